@@ -1,0 +1,6 @@
+from marketplace.api import bp
+
+
+@bp.get("/products")
+def products():
+    return {"items": []}

@@ -1,0 +1,13 @@
+from flask import Blueprint, render_template
+
+bp = Blueprint("catalog", __name__)
+
+
+@bp.get("/")
+def home():
+    return render_template("base.html")
+
+
+@bp.get("/products")
+def browse():
+    return "browse"

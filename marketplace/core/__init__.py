@@ -1,0 +1,1 @@
+"""What every feature shares: model base, Vietnamese text, money, dates, pagination, errors."""

@@ -1,0 +1,1 @@
+"""Outgoing mail outbox: services queue messages, a sender delivers them (SMTP or files)."""
