@@ -38,6 +38,12 @@ def create_app(config: type[Config] | Mapping | None = None, overrides: Mapping 
     from marketplace.core.errors import register_error_handlers
 
     register_error_handlers(app)
+    from marketplace.mail.services import deliver_after_request
+
+    app.after_request(deliver_after_request)
+    from marketplace.search import init_app as init_search
+
+    init_search(app)
     return app
 
 
@@ -128,6 +134,9 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(import_cli)
     app.cli.add_command(seed_demo_command)
+    from marketplace.search.cli import search_cli
+
+    app.cli.add_command(search_cli)
 
 
 __all__ = ["create_app", "request"]

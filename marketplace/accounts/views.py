@@ -21,3 +21,8 @@ def logout():
 @bp.get("/account")
 def profile():
     return "profile"
+
+
+@bp.get("/verify")
+def verify_notice():
+    return "verify"
