@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 
 from config import TestConfig
 from marketplace import create_app
@@ -67,9 +68,18 @@ def _clean_tables() -> None:
                 conn.execute(table.delete())
 
 
+def _forget_request_globals() -> None:
+    """The fixture keeps one app context pushed for the whole test, and Flask reuses it (and its
+    `g`, where Flask-Login caches the user) for every request. In production each request has a
+    fresh `g`; this restores that, so a second client is not seen as the first one's user."""
+    for name in list(g):
+        g.pop(name, None)
+
+
 @pytest.fixture
 def app(_schema, tmp_path: Path):
     app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": _schema, "DATA_DIR": tmp_path / "data"})
+    app.before_request_funcs.setdefault(None, []).insert(0, _forget_request_globals)
     with app.app_context():
         yield app
         db.session.remove()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -54,6 +55,8 @@ def _message(mail: OutgoingMail) -> EmailMessage:
     message["From"] = current_app.config["MAIL_FROM"]
     message["To"] = mail.to
     message["Subject"] = mail.subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain="ocop-trade-connect")
     message.set_content(mail.body)
     return message
 
@@ -62,15 +65,21 @@ def _send(mail: OutgoingMail) -> None:
     cfg = current_app.config
     message = _message(mail)
     if cfg.get("SMTP_HOST"):
-        with smtplib.SMTP(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=10) as smtp:
-            smtp.starttls()
+        # Port 465 speaks TLS from the start; other ports upgrade with STARTTLS unless
+        # SMTP_USE_TLS is False (a local relay).
+        smtp_class = smtplib.SMTP_SSL if int(cfg["SMTP_PORT"]) == 465 else smtplib.SMTP
+        with smtp_class(cfg["SMTP_HOST"], cfg["SMTP_PORT"], timeout=10) as smtp:
+            if smtp_class is smtplib.SMTP and cfg.get("SMTP_USE_TLS", True):
+                smtp.starttls()
             if cfg.get("SMTP_USER"):
                 smtp.login(cfg["SMTP_USER"], cfg["SMTP_PASSWORD"] or "")
             smtp.send_message(message)
         return
     folder = Path(cfg["DATA_DIR"]) / "mail"
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{mail.id:06d}.eml").write_bytes(bytes(message))
+    # Sortable and unique even when a fresh database starts its ids again at 1.
+    stamp = (mail.created_at or utcnow()).strftime("%Y%m%d-%H%M%S")
+    (folder / f"{stamp}-{mail.id:06d}.eml").write_bytes(bytes(message))
 
 
 def deliver_after_request(response):
