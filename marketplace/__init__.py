@@ -96,9 +96,11 @@ def load_user(alternative_id: str):
 
 
 def select_locale() -> str:
-    from flask import current_app
+    from flask import current_app, has_request_context
 
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # CLI commands and services called from tests
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
@@ -137,6 +139,9 @@ def register_cli(app: Flask) -> None:
     from marketplace.search.cli import search_cli
 
     app.cli.add_command(search_cli)
+    from marketplace.mail.cli import mail_cli
+
+    app.cli.add_command(mail_cli)
 
 
 __all__ = ["create_app", "request"]

@@ -27,6 +27,8 @@ class Product(TimestampMixin, db.Model):
     unit: Mapped[str] = mapped_column(sa.String(30), default="")
     price_min_vnd: Mapped[int | None] = mapped_column(sa.BigInteger)
     price_max_vnd: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # "Giá liên hệ": the producer quotes on request instead of giving a price range.
+    price_on_request: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     moq: Mapped[int | None] = mapped_column(sa.BigInteger)
     monthly_capacity: Mapped[int | None] = mapped_column(sa.BigInteger)
     certifications: Mapped[str] = mapped_column(sa.String(500), default="")  # ';'-separated codes/text
