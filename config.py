@@ -65,7 +65,11 @@ class Config:
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE") or None
     STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL") or "https://js.stripe.com/v3/"
 
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None  # absolute links in QR codes and mail
+
     PER_PAGE = 24
+    # Map tiles for the sales point maps ('' = no tiles: markers on a blank map).
+    MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 
 
 class DevConfig(Config):

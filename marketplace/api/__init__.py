@@ -18,4 +18,4 @@ def rate_limit() -> str:
 limiter.shared_limit(rate_limit, scope="api")(bp)  # one budget for the whole API
 bp.record_once(lambda state: install_sessions(state.app))
 
-from marketplace.api import views  # noqa: E402,F401
+from marketplace.api import match, trace, views  # noqa: E402,F401  (match: POST /match, the matching module)

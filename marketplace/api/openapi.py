@@ -241,6 +241,37 @@ _SCHEMAS: dict[str, Any] = {
     },
 }
 
+_SCHEMAS["Trace"] = {
+    "type": "object",
+    "description": "What a batch's QR code shows (Circular 02/2024/TT-BKHCN): dates as YYYY-MM-DD.",
+    "required": ["code", "url", "status", "recall", "batch", "product", "producer", "certificate", "timeline"],
+    "properties": {
+        "code": {"type": "string", "description": "The public code."},
+        "url": {"type": "string", "description": "The trace page (absolute URL, what the QR code holds)."},
+        "status": {"type": "string", "enum": ["published", "recalled"]},
+        "recall": {
+            "type": "object",
+            "nullable": True,
+            "properties": {"recalled_at": {"type": "string", "format": "date-time"}, "reason": {"type": "string"}},
+        },
+        "batch": {"type": "object", "additionalProperties": True},
+        "product": {"allOf": [_ref("ProductItem")]},
+        "producer": {"type": "object", "additionalProperties": True},
+        "certificate": _ref("Certificate"),
+        "inputs": {"type": "array", "items": {"type": "object"}},
+        "processing_steps": {"type": "array", "items": {"type": "object"}},
+        "inspections": {"type": "array", "items": {"type": "object"}},
+        "destinations": {"type": "array", "items": {"type": "object"}},
+        "timeline": {"type": "array", "items": {"type": "object"}},
+        "where_to_buy": {"type": "array", "items": _ref("SalesPointItem")},
+        "revisions": {
+            "type": "array",
+            "description": "Changes made after publication, newest first.",
+            "items": {"type": "object"},
+        },
+    },
+}
+
 _PARAMETERS: dict[str, Any] = {
     "page": _query(
         "page",
@@ -339,6 +370,26 @@ def _paths() -> dict[str, Any]:
                 "x-provided-by": "marketplace.matching",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("MatchRequest")}}},
                 "responses": {"200": _json(_ref("MatchResponse"), "Ranked suppliers and sales points."), **_ERRORS},
+            }
+        },
+        f"{PREFIX}/trace/{{code}}": {
+            "get": {
+                "operationId": "getTrace",
+                "summary": "A product batch's public trace page as data (traceability, QR codes)",
+                "parameters": [
+                    {
+                        "name": "code",
+                        "in": "path",
+                        "required": True,
+                        "description": "The batch's public code (the end of its QR code's URL).",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _json(_ref("Trace"), "The batch, its product, producer, chain and where to buy."),
+                    "404": {"$ref": "#/components/responses/NotFound"},
+                    "429": _ERRORS["429"],
+                },
             }
         },
         f"{PREFIX}/openapi.json": {

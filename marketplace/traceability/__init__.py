@@ -1,0 +1,1 @@
+"""Traceability: product batches, QR codes and public trace pages (issue 9)."""
