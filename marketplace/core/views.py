@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, request, send_from_directory, session
+from flask import Blueprint, current_app, redirect, request, send_from_directory, session, url_for
 from werkzeug.exceptions import NotFound
 
 from marketplace.core.urls import safe_next
@@ -30,3 +30,8 @@ def media(filename: str):
     response = send_from_directory(current_app.config["UPLOAD_DIR"], filename, max_age=86400)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)

@@ -15,8 +15,16 @@ import pytest
 from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def pytest_collection_modifyitems(items):
@@ -27,6 +35,7 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture
 def live_server(app):
+    app.config["WTF_CSRF_ENABLED"] = True  # the browser posts real forms with their tokens
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -43,8 +52,13 @@ def browser_page():
     profile = tempfile.mkdtemp(prefix="e2e-chromium-")
     with sync_api.sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=ARGS, headless=True, locale="vi-VN",
-            viewport={"width": 1280, "height": 900})
+            profile,
+            executable_path=CHROMIUM,
+            args=ARGS,
+            headless=True,
+            locale="vi-VN",
+            viewport={"width": 1280, "height": 900},
+        )
         page = context.new_page()
         page.set_default_timeout(15000)
         yield page
