@@ -204,8 +204,14 @@ _SCHEMAS: dict[str, Any] = {
             "district": {"type": "string", "description": "Delivery place: scores by distance, never filters."},
             "lat": {"type": "number", "minimum": -90, "maximum": 90},
             "lng": {"type": "number", "minimum": -180, "maximum": 180},
-            "max_price_vnd": {"type": "integer", "format": "int64"},
-            "limit": {"type": "integer", "minimum": 1},
+            "max_price_vnd": {"type": "integer", "format": "int64", "minimum": 0},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+            "certifications": {
+                "type": "array",
+                "maxItems": 10,
+                "items": {"type": "string"},
+                "description": "Certifications asked for (codes or names, e.g. VietGAP, 'Hữu cơ'): a soft factor.",
+            },
         },
     },
     "MatchResponse": {
@@ -222,6 +228,8 @@ _SCHEMAS: dict[str, Any] = {
                         "reasons": {"type": "array", "minItems": 1, "items": {"type": "string"}},
                         "product": _ref("ProductItem"),
                         "producer": {"type": "object", "additionalProperties": True},
+                        "distance_km": _nullable("number", description="From the delivery place."),
+                        "relevance": {"type": "number", "description": "Text relevance, 0–1."},
                     },
                 },
             },
@@ -234,9 +242,19 @@ _SCHEMAS: dict[str, Any] = {
                         "score": {"type": "number"},
                         "reasons": {"type": "array", "minItems": 1, "items": {"type": "string"}},
                         "sales_point": _ref("SalesPointItem"),
+                        "matching_product_refs": {"type": "array", "items": {"type": "string"}},
                     },
                 },
             },
+            "need": {
+                "type": "object",
+                "additionalProperties": True,
+                "description": "The need as understood: the fields given, completed from the text (content words, "
+                "quantity and unit, stars, delivery district).",
+            },
+            "warnings": {"type": "array", "items": {"type": "string"}, "description": "Input that was ignored."},
+            "unknown_words": {"type": "array", "items": {"type": "string"}, "description": "Words no product has."},
+            "suggestion": _nullable("string", description="A spelling correction of the need's words, or null."),
         },
     },
 }
@@ -365,7 +383,9 @@ def _paths() -> dict[str, Any]:
                 "description": (
                     "Hard constraints exclude (ocop_group, min_stars with a valid certificate, capacity and MOQ "
                     "against quantity in the same unit, price_min_vnd above max_price_vnd); district and lat/lng "
-                    "score by distance. Results are best first and each has at least one reason."
+                    "score by distance. Results are best first and each has at least one reason. Fields left out "
+                    "are read from the text when it says them ('500 kg', '4 sao', 'giao tới Cầu Giấy'); `need` "
+                    "in the answer shows what was understood."
                 ),
                 "x-provided-by": "marketplace.matching",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("MatchRequest")}}},
