@@ -17,12 +17,14 @@ from marketplace.api.queries import (
     approved_points_carrying,
     list_products,
     list_sales_points,
+    load_products,
     public_product,
-    search_ids_by_substring,
 )
 from marketplace.api.serializers import product_detail, product_item, sales_point_item
+from marketplace.catalog.models import Product
 from marketplace.core.errors import json_error
 from marketplace.data import OCOP_GROUPS, SALES_POINT_KINDS
+from marketplace.search import SearchQuery, search_products
 
 MAX_QUERY_LENGTH = 500
 
@@ -32,11 +34,23 @@ def bad_param(error: BadParam):
     return json_error(400, error.code, error.message, error.field)
 
 
-def _search_ids(q: str, filters: ProductFilters) -> list[int]:
-    """Ids of the public products matching the text `q` within `filters`, best first.
-
-    The one seam to the search backend: today a substring match; swap in marketplace.search."""
-    return search_ids_by_substring(q, filters)
+def _text_search(q: str, filters: ProductFilters, sort: str, paging) -> tuple[list[Product], int, dict, str | None]:
+    """A page of public products for the text `q` from the search backend (Whoosh or PostgreSQL):
+    the page's products best first, the total, facet counts over all matches, a spelling suggestion."""
+    result = search_products(
+        SearchQuery(
+            text=q,
+            group=filters.group or None,
+            min_stars=filters.min_stars or None,
+            district=filters.district or None,
+            certification=filters.certification or None,
+            sort=sort,
+            page=paging.page,
+            per_page=paging.per_page,
+        )
+    )
+    facets = {key: result.facets.get(key, {}) for key in ("ocop_group", "ocop_stars", "district")}
+    return load_products(result.product_ids), result.total, facets, result.suggestion
 
 
 def _list(items: Sequence[dict], total: int, paging) -> dict:
@@ -55,10 +69,13 @@ def products():
     )
     sort = choice_arg(args, "sort", PRODUCT_SORTS, default="relevance")
     paging = paging_args(args)
-    search_ids = _search_ids(q, filters) if q else None
-    result = list_products(filters, sort, paging.offset, paging.per_page, search_ids=search_ids)
-    body = _list([product_item(p) for p in result.items], result.total, paging)
-    body.update(facets=result.facets, suggestion=None)
+    if q:
+        items, total, facets, suggestion = _text_search(q, filters, sort, paging)
+    else:
+        result = list_products(filters, sort, paging.offset, paging.per_page)
+        items, total, facets, suggestion = result.items, result.total, result.facets, None
+    body = _list([product_item(p) for p in items], total, paging)
+    body.update(facets=facets, suggestion=suggestion)
     return body
 
 
