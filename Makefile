@@ -9,7 +9,7 @@ PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test test-sqlite test-postgres lint format install chromium translations bench clean
+.PHONY: run test test-sqlite test-postgres lint format install chromium translations translations-update bench clean
 
 $(BIN)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,15 @@ install: $(BIN)/.installed translations
 translations: $(MO_FILES)
 
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(BIN)/.installed
-	$(BIN)/pybabel compile -q -d translations -l $*
+	$(BIN)/pybabel -q compile -d translations -l $*
+
+# After adding or changing UI strings: extract the Vietnamese msgids, merge them into every
+# catalogue (existing translations kept), then list what still needs an English msgstr.
+translations-update: $(BIN)/.installed
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --add-comments=Translators: \
+		--no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel -q update -i translations/messages.pot -d translations
+	$(BIN)/python scripts/untranslated.py || true
 
 run: install
 	$(FLASK) db upgrade

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask, request, session
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from config import Config, config_from_env
@@ -65,7 +66,8 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories=str(ROOT / "translations"))
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "Vui lòng đăng nhập để tiếp tục."
+    login_manager.login_message = lazy_gettext("Vui lòng đăng nhập để tiếp tục.")
+    login_manager.localize_callback = str  # evaluated in the request's language when flashed
     login_manager.login_message_category = "info"
     login_manager.user_loader(load_user)
     with app.app_context():
@@ -118,6 +120,18 @@ def register_blueprints(app: Flask) -> None:
 
     for blueprint in (core_bp, accounts_bp, catalog_bp, producers_bp):
         app.register_blueprint(blueprint)
+    from marketplace.inquiries.views import bp as inquiries_bp
+
+    app.register_blueprint(inquiries_bp)
+    from marketplace.sales_points.views import bp as sales_points_bp
+
+    app.register_blueprint(sales_points_bp)
+    from marketplace.traceability.views import bp as traceability_bp
+
+    app.register_blueprint(traceability_bp)
+    from marketplace.matching.views import bp as matching_bp
+
+    app.register_blueprint(matching_bp)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
 
@@ -142,6 +156,9 @@ def register_cli(app: Flask) -> None:
     from marketplace.mail.cli import mail_cli
 
     app.cli.add_command(mail_cli)
+    from marketplace.inquiries.cli import notifications_cli
+
+    app.cli.add_command(notifications_cli)
 
 
 __all__ = ["create_app", "request"]

@@ -2,6 +2,36 @@
 
 from marketplace.accounts.models import User  # noqa: F401
 from marketplace.catalog.models import Certificate, Product, ProductImage  # noqa: F401
+from marketplace.inquiries.models import (  # noqa: F401
+    Attachment,
+    BuyerProfile,
+    Inquiry,
+    Message,
+    Notification,
+    NotificationSetting,
+    Quote,
+    Report,
+    Rfq,
+    RfqInvitation,
+    Thread,
+    ThreadRead,
+)
 from marketplace.mail.models import OutgoingMail  # noqa: F401
 from marketplace.producers.models import Producer, ProducerClaim, ProducerInvitation, ProducerPhoto  # noqa: F401
-from marketplace.sales_points.models import SalesPoint  # noqa: F401
+from marketplace.sales_points.models import (  # noqa: F401
+    CarryRequest,
+    SalesPoint,
+    SalesPointPhoto,
+    SalesPointProduct,
+    SalesPointReview,
+)
+from marketplace.search.models import SearchDocument, SearchOutbox, SearchWord  # noqa: F401
+from marketplace.traceability.models import (  # noqa: F401
+    Batch,
+    BatchDestination,
+    BatchInput,
+    BatchRevision,
+    BatchScanCounter,
+    Inspection,
+    ProcessingStep,
+)

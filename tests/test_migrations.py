@@ -51,8 +51,9 @@ def test_postgres_upgrade_from_empty_matches_models(tmp_path):
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     try:
-        tables, diff = _migrate_and_compare(base.set(database=name).render_as_string(hide_password=False),
-                                            tmp_path / "data")
+        tables, diff = _migrate_and_compare(
+            base.set(database=name).render_as_string(hide_password=False), tmp_path / "data"
+        )
         assert {"products", "producers", "users", "sales_points"} <= tables
         assert diff == []
     finally:

@@ -13,6 +13,7 @@ from wtforms.widgets import DateInput
 
 from marketplace.catalog.models import Product
 from marketplace.catalog.services import CertificateData, ProductData
+from marketplace.core.i18n import certification_choices, lazy_pair_label
 from marketplace.core.money import format_vnd, parse_vnd
 from marketplace.data import CERTIFICATE_LEVELS, CERTIFICATIONS, OCOP_GROUPS
 
@@ -73,7 +74,7 @@ class LocalDateField(StringField):
 
 def _group_choices():
     return [SelectChoice("", _l("— Chọn nhóm —"))] + [
-        SelectChoice(code, labels[0]) for code, labels in OCOP_GROUPS.items()
+        SelectChoice(code, lazy_pair_label(labels)) for code, labels in OCOP_GROUPS.items()
     ]
 
 
@@ -106,7 +107,7 @@ class ProductForm(FlaskForm):
     monthly_capacity = AmountField(_l("Năng lực cung ứng mỗi tháng"), render_kw={"inputmode": "numeric"})
     certifications = SelectMultipleField(
         _l("Chứng nhận"),
-        choices=[SelectChoice(code, label) for code, (label, _aliases) in CERTIFICATIONS.items()],
+        choices=certification_choices(),
         invalid_choice_message=INVALID_CHOICE,
     )
     certifications_other = StringField(
@@ -124,7 +125,7 @@ class ProductForm(FlaskForm):
     )
     cert_level = ChoiceField(
         _l("Cấp công nhận"),
-        choices=[SelectChoice(code, labels[0]) for code, labels in CERTIFICATE_LEVELS.items()],
+        choices=[SelectChoice(code, lazy_pair_label(labels)) for code, labels in CERTIFICATE_LEVELS.items()],
         default="province",
     )
     cert_issued_on = LocalDateField(_l("Ngày cấp"))

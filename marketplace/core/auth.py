@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import wraps
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 
 
@@ -18,7 +19,7 @@ def role_required(*roles: str, verified: bool = True):
             if not current_user.is_authenticated:
                 return redirect(url_for("accounts.login", next=request.full_path if request.method == "GET" else None))
             if verified and not current_user.email_verified:
-                flash("Vui lòng xác minh địa chỉ email trước khi tiếp tục.", "warning")
+                flash(_("Vui lòng xác minh địa chỉ email trước khi tiếp tục."), "warning")
                 return redirect(url_for("accounts.verify_notice"))
             if roles and not current_user.has_role(*roles):
                 abort(403)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 
 
@@ -17,8 +18,8 @@ class ServiceError(Exception):
 
 
 class NotAllowed(ServiceError):
-    def __init__(self, message: str = "Bạn không có quyền thực hiện thao tác này."):
-        super().__init__(None, message, code="forbidden")
+    def __init__(self, message: str | None = None):
+        super().__init__(None, message or gettext("Bạn không có quyền thực hiện thao tác này."), code="forbidden")
 
 
 def json_error(status: int, code: str, message: str, field: str | None = None):

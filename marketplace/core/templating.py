@@ -8,21 +8,15 @@ from flask import Flask, request
 from flask_babel import format_date, format_datetime, get_locale
 
 from marketplace.core.dates import to_local
+from marketplace.core.i18n import certification_label
+from marketplace.core.i18n import label as _label
 from marketplace.core.money import format_price_range, format_vnd
 from marketplace.data import (
     CERTIFICATE_LEVELS,
     OCOP_GROUPS,
     PRODUCER_KINDS,
     SALES_POINT_KINDS,
-    certification_label,
 )
-
-
-def _label(table: dict[str, tuple[str, str]], code: str | None) -> str:
-    pair = table.get(code or "")
-    if not pair:
-        return code or ""
-    return pair[1] if str(get_locale()) == "en" else pair[0]
 
 
 def local_date(value: date | datetime | None) -> str:

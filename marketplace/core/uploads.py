@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from marketplace.core.errors import ServiceError
@@ -37,16 +38,16 @@ def save_image(data: bytes, field: str = "images") -> StoredImage:
     a truncated file, a decompression bomb)."""
     limit = current_app.config["MAX_IMAGE_BYTES"]
     if len(data) > limit:
-        raise ServiceError(field, f"Ảnh lớn hơn {limit // (1024 * 1024)} MB.")
+        raise ServiceError(field, _("Ảnh lớn hơn %(size)s MB.", size=limit // (1024 * 1024)))
     if not data:
-        raise ServiceError(field, "Tệp ảnh trống.")
+        raise ServiceError(field, _("Tệp ảnh trống."))
     try:
         with Image.open(io.BytesIO(data)) as probe:
             kind = probe.format
             if kind not in ALLOWED_FORMATS:
-                raise ServiceError(field, "Chỉ nhận ảnh JPEG, PNG hoặc WebP.")
+                raise ServiceError(field, _("Chỉ nhận ảnh JPEG, PNG hoặc WebP."))
             if probe.width * probe.height > MAX_PIXELS:
-                raise ServiceError(field, "Ảnh có kích thước quá lớn.")
+                raise ServiceError(field, _("Ảnh có kích thước quá lớn."))
             probe.verify()
         with Image.open(io.BytesIO(data)) as img:
             img.load()
@@ -55,7 +56,7 @@ def save_image(data: bytes, field: str = "images") -> StoredImage:
     except ServiceError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
-        raise ServiceError(field, "Tệp không phải là ảnh hợp lệ (JPEG, PNG hoặc WebP).") from None
+        raise ServiceError(field, _("Tệp không phải là ảnh hợp lệ (JPEG, PNG hoặc WebP).")) from None
 
     ext = ALLOWED_FORMATS[kind] if kind != "JPEG" or img.mode == "RGB" else "jpg"
     name = secrets.token_hex(16)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 # Old-style tone placement ("hoà", "thuỷ") -> new style ("hòa", "thủy") is a matter of taste;
@@ -62,3 +63,32 @@ def slugify(text: str | None, max_length: int = 80) -> str:
     """ASCII slug for URLs: 'Làn mây đan tay' -> 'lan-may-dan-tay'."""
     slug = re.sub(r"[^a-z0-9]+", "-", fold(text)).strip("-")
     return slug[:max_length].strip("-") or "item"
+
+
+# --- Tokens for search and matching (one place for the analysis of Vietnamese text) -------------
+
+# A syllable is a run of letters or digits; '_' is a separator so that it can join bigrams.
+_WORD = re.compile(r"[^\W_]+")
+# Look-alikes typed by some keyboards: Icelandic eth for đ.
+_LOOKALIKES = str.maketrans({"ð": "đ", "Ð": "Đ"})
+
+
+def syllables(text: str | None) -> list[str]:
+    """Exact search tokens: NFC, lower-case, one tone placement, split on anything not a letter
+    or digit. 'Làn MÂY-đan' -> ['làn', 'mây', 'đan']. Never raises; no stop words."""
+    if not text:
+        return []
+    return _WORD.findall(exact_key(str(text).translate(_LOOKALIKES)))
+
+
+@lru_cache(maxsize=200_000)
+def fold_token(token: str) -> str:
+    """Folded form of one exact token (no diacritics, đ→d): 'mây' -> 'may'. Cached: a
+    catalogue has a few thousand distinct syllables."""
+    return fold(token)
+
+
+def has_diacritics(text: str | None) -> bool:
+    """True when the text carries Vietnamese marks (incl. đ): the user typed them on purpose."""
+    lowered = nfc(text).lower()
+    return fold(lowered) != _SPACES.sub(" ", lowered).strip()

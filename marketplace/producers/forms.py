@@ -21,7 +21,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
-from marketplace.data import CERTIFICATIONS, PRODUCER_KINDS, district_names
+from marketplace.core.i18n import certification_choices
+from marketplace.data import PRODUCER_KINDS, district_names
 
 
 class CoordinateField(FloatField):
@@ -67,7 +68,7 @@ class ProducerForm(FlaskForm):
     website = URLField(_l("Website"), validators=[Optional(), Length(max=300)], render_kw={"placeholder": "https://"})
     certifications = SelectMultipleField(
         _l("Chứng nhận"),
-        choices=[SelectChoice(code, label) for code, (label, _aliases) in CERTIFICATIONS.items()],
+        choices=certification_choices(),
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validate_choice=True,
