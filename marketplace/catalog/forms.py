@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
-from wtforms.widgets import DateInput
 
 from marketplace.catalog.models import Product
 from marketplace.catalog.services import CertificateData, ProductData
+from marketplace.core.fields import LocalDateField
 from marketplace.core.i18n import certification_choices, lazy_pair_label
 from marketplace.core.money import format_vnd, parse_vnd
 from marketplace.data import CERTIFICATE_LEVELS, CERTIFICATIONS, OCOP_GROUPS
@@ -49,27 +47,6 @@ class AmountField(StringField):
         if self.raw_data:
             return self.raw
         return format_vnd(self.data, symbol=False) if self.data is not None else ""
-
-
-class LocalDateField(StringField):
-    """<input type=date>; a Vietnamese message for anything that isn't YYYY-MM-DD."""
-
-    widget = DateInput()
-
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if not text:
-            return
-        try:
-            self.data = datetime.strptime(text, "%Y-%m-%d").date()  # noqa: DTZ007 (a date, no time)
-        except ValueError:
-            raise ValueError(_l("Ngày không hợp lệ.")) from None
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.isoformat() if isinstance(self.data, date) else ""
 
 
 def _group_choices():

@@ -6,8 +6,6 @@ text is NFC-normalised by the services too.
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -22,8 +20,8 @@ from wtforms import (
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
-from wtforms.widgets import DateInput
 
+from marketplace.core.fields import LocalDateField
 from marketplace.core.i18n import lazy_pair_label
 from marketplace.data import OCOP_GROUPS, district_names
 
@@ -43,27 +41,6 @@ EMAIL_MODE_LABELS = {
     "daily": _l("Gửi một email tóm tắt mỗi ngày"),
     "off": _l("Không gửi email (chỉ xem trên trang)"),
 }
-
-
-class LocalDateField(StringField):
-    """<input type=date>; a Vietnamese message for anything that isn't YYYY-MM-DD."""
-
-    widget = DateInput()
-
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if not text:
-            return
-        try:
-            self.data = datetime.strptime(text, "%Y-%m-%d").date()  # noqa: DTZ007 (a calendar date)
-        except ValueError:
-            raise ValueError(_l("Ngày không hợp lệ.")) from None
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.isoformat() if isinstance(self.data, date) else ""
 
 
 def _districts():

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -11,8 +9,9 @@ from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
-from wtforms.widgets import DateInput, NumberInput
+from wtforms.widgets import NumberInput
 
+from marketplace.core.fields import LocalDateField
 from marketplace.traceability.services import (
     DEFAULT_MAX_FILE_BYTES,
     VALUE_LABELS,
@@ -31,27 +30,6 @@ INVALID_CHOICE = _l("Lựa chọn không hợp lệ.")
 
 def _choices(name: str) -> list[SelectChoice]:
     return [SelectChoice(code, label) for code, label in VALUE_LABELS[name].items()]
-
-
-class LocalDateField(StringField):
-    """<input type=date>; a Vietnamese message for anything that isn't YYYY-MM-DD."""
-
-    widget = DateInput()
-
-    def process_formdata(self, valuelist):
-        text = (valuelist[0] if valuelist else "").strip()
-        self.data = None
-        if not text:
-            return
-        try:
-            self.data = datetime.strptime(text, "%Y-%m-%d").date()  # noqa: DTZ007 (a date, no time)
-        except ValueError:
-            raise ValueError(_l("Ngày không hợp lệ.")) from None
-
-    def _value(self):
-        if self.raw_data:
-            return self.raw_data[0]
-        return self.data.isoformat() if isinstance(self.data, date) else ""
 
 
 class QuantityField(StringField):
