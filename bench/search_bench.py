@@ -487,7 +487,9 @@ def _tantivy(app, queries: list[BenchQuery], size: int, workdir: Path) -> Row | 
 # --- main ---------------------------------------------------------------------------------------
 
 
-def run_size(size: int, db_url: str | None, n_queries: int, drain_up_to: int, like_queries: int) -> list[Row]:
+def run_size(
+    size: int, db_url: str | None, n_queries: int, drain_up_to: int, like_queries: int, engines: set[str]
+) -> list[Row]:
     workdir = Path(tempfile.mkdtemp(prefix=f"search-bench-{size}-"))
     url = db_url or f"sqlite:///{workdir / 'bench.db'}"
     try:
@@ -499,14 +501,17 @@ def run_size(size: int, db_url: str | None, n_queries: int, drain_up_to: int, li
         if count > drain_up_to:  # a whole-catalogue drain is a rebuild's cost again: skipped
             outbox_rows = []
         queries = make_queries(app, n_queries)
-        rows = [bench_backend(app, "whoosh", queries, outbox_rows, count)]
-        print(f"[{size}] whoosh done", file=sys.stderr)
-        if db_url:
+        rows: list[Row] = []
+        if "whoosh" in engines:
+            rows.append(bench_backend(app, "whoosh", queries, outbox_rows, count))
+            print(f"[{size}] whoosh done", file=sys.stderr)
+        if db_url and "postgres" in engines:
             rows.append(bench_backend(app, "postgres", queries, outbox_rows, count))
             print(f"[{size}] postgres done", file=sys.stderr)
-        rows.append(_like(app, queries[: like_queries if count > 20_000 else len(queries)], count))
-        print(f"[{size}] LIKE done", file=sys.stderr)
-        tv = _tantivy(app, queries, count, workdir)
+        if "like" in engines:
+            rows.append(_like(app, queries[: like_queries if count > 20_000 else len(queries)], count))
+            print(f"[{size}] LIKE done", file=sys.stderr)
+        tv = _tantivy(app, queries, count, workdir) if "tantivy" in engines else None
         if tv is not None:
             rows.append(tv)
         with app.app_context():
@@ -538,6 +543,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="7200", help="comma-separated catalogue sizes, e.g. 7200,100000")
     parser.add_argument("--queries", type=int, default=300, help="queries per engine (at least 200)")
+    parser.add_argument("--engines", default="whoosh,postgres,like,tantivy", help="which engines to run")
     parser.add_argument(
         "--drain-up-to", type=int, default=20_000, help="measure the whole-catalogue drain up to this size"
     )
@@ -554,7 +560,9 @@ def main(argv: list[str] | None = None) -> int:
     db_url = database_url(args.database_url) if args.database_url else None
     rows: list[Row] = []
     for size in sizes:
-        rows += run_size(size, db_url, max(200, args.queries), args.drain_up_to, args.like_queries)
+        rows += run_size(
+            size, db_url, max(200, args.queries), args.drain_up_to, args.like_queries, set(args.engines.split(","))
+        )
     print(f"Search benchmark — {os.cpu_count()} CPUs, {max(200, args.queries)} queries per engine, facets included")
     print(table(rows, args.queries))
     return 0

@@ -132,6 +132,9 @@ def register_blueprints(app: Flask) -> None:
     from marketplace.matching.views import bp as matching_bp
 
     app.register_blueprint(matching_bp)
+    from marketplace.dashboard.views import bp as dashboard_bp
+
+    app.register_blueprint(dashboard_bp)
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
 
@@ -159,6 +162,9 @@ def register_cli(app: Flask) -> None:
     from marketplace.inquiries.cli import notifications_cli
 
     app.cli.add_command(notifications_cli)
+    from marketplace.dashboard.cli import certificates_cli
+
+    app.cli.add_command(certificates_cli)
 
 
 __all__ = ["create_app", "request"]

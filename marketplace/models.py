@@ -2,6 +2,7 @@
 
 from marketplace.accounts.models import User  # noqa: F401
 from marketplace.catalog.models import Certificate, Product, ProductImage  # noqa: F401
+from marketplace.dashboard.models import AuditLog, CertificateReminder, DashboardTarget, ListingReport  # noqa: F401
 from marketplace.inquiries.models import (  # noqa: F401
     Attachment,
     BuyerProfile,

@@ -74,6 +74,11 @@ class Certificate(db.Model):
     expires_on: Mapped[date | None] = mapped_column(index=True)
     verified: Mapped[bool] = mapped_column(default=False)
     verified_at: Mapped[datetime | None]
+    # Organiser review (dashboard): a rejection keeps verified False and says why.
+    rejected_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None]
+    scan_filename: Mapped[str] = mapped_column(sa.String(80), default="", server_default="")
 
     product = relationship("Product", back_populates="certificate")
 

@@ -428,9 +428,12 @@ def set_certificate(product: Product, data: CertificateData | None) -> None:
     cert.level = data.level
     cert.issued_on = data.issued_on
     cert.expires_on = certificate_expiry(data.issued_on)
-    if changed:
+    if changed:  # a changed certificate is a new claim: back to the organisers' review queue
         cert.verified = False
         cert.verified_at = None
+        cert.rejected_reason = ""
+        cert.reviewed_by_id = None
+        cert.reviewed_at = None
 
 
 def new_product_ref() -> str:

@@ -54,6 +54,11 @@ class SearchDocument(db.Model):
     cert_expires_on: Mapped[date | None]
     published_at: Mapped[datetime | None]
     document: Mapped[str] = mapped_column(postgresql.TSVECTOR().with_variant(sa.Text(), "sqlite"))
+    # The name/producer/place lexemes only (weights A, B): what ranking reads. Kept small and
+    # inline while `document` is stored out of line (TOAST), so broad queries stay cheap.
+    rank_document: Mapped[str] = mapped_column(
+        postgresql.TSVECTOR().with_variant(sa.Text(), "sqlite"), default="", server_default=""
+    )
 
 
 class SearchWord(db.Model):

@@ -58,22 +58,25 @@ EXACT_WEIGHT = 1.2
 BIGRAM_WEIGHT = 1.5
 SYNONYM_WEIGHT = 0.6
 BIGRAM_GROUPS = ("name", "name_en", "producer", "place")
+RANK_GROUPS = ("name", "name_en", "producer", "place")  # description and tags match, rank ~0
 
 UPSERT = sa.text(
     """
     INSERT INTO search_documents (product_id, producer_id, name, name_en, producer_name, district, district_key,
         description, ocop_group, certifications, price_min, price_max, price_band, cert_stars, cert_verified,
-        cert_issued_on, cert_expires_on, published_at, document)
+        cert_issued_on, cert_expires_on, published_at, document, rank_document)
     VALUES (:product_id, :producer_id, :name, :name_en, :producer_name, :district, :district_key,
         :description, :ocop_group, :certifications, :price_min, :price_max, :price_band, :cert_stars, :cert_verified,
-        :cert_issued_on, :cert_expires_on, :published_at, CAST(:document AS tsvector))
+        :cert_issued_on, :cert_expires_on, :published_at, CAST(:document AS tsvector),
+        CAST(:rank_document AS tsvector))
     ON CONFLICT (product_id) DO UPDATE SET producer_id = EXCLUDED.producer_id, name = EXCLUDED.name,
         name_en = EXCLUDED.name_en, producer_name = EXCLUDED.producer_name, district = EXCLUDED.district,
         district_key = EXCLUDED.district_key, description = EXCLUDED.description, ocop_group = EXCLUDED.ocop_group,
         certifications = EXCLUDED.certifications, price_min = EXCLUDED.price_min, price_max = EXCLUDED.price_max,
         price_band = EXCLUDED.price_band, cert_stars = EXCLUDED.cert_stars, cert_verified = EXCLUDED.cert_verified,
         cert_issued_on = EXCLUDED.cert_issued_on, cert_expires_on = EXCLUDED.cert_expires_on,
-        published_at = EXCLUDED.published_at, document = EXCLUDED.document
+        published_at = EXCLUDED.published_at, document = EXCLUDED.document,
+        rank_document = EXCLUDED.rank_document
     """
 )
 INSERT_WORDS = sa.text("INSERT INTO search_words (word, folded) VALUES (:word, :folded) ON CONFLICT (word) DO NOTHING")
@@ -137,16 +140,18 @@ def migration_sql(schema: str = "public") -> list[str]:
     ]
 
 
-def tsvector_literal(doc: ProductDoc) -> str:
-    """The weighted tsvector of a document, in PostgreSQL's tsvector input syntax. One position
-    per lexeme and weight (ranking looks at which weights a word has, not how often it occurs),
-    which keeps documents small enough to stay out of TOAST."""
+def tsvector_literal(doc: ProductDoc, groups: tuple[str, ...] | None = None) -> str:
+    """The weighted tsvector of a document (or of some field groups), in PostgreSQL's tsvector
+    input syntax. One position per lexeme and weight (ranking looks at which weights a word has,
+    not how often it occurs), which keeps documents small."""
     weights: dict[str, set[str]] = {}
 
     def add(lexeme: str, weight: str) -> None:
         weights.setdefault(lexeme, set()).add(weight)
 
     for group, ft in doc.analysed().items():
+        if groups is not None and group not in groups:
+            continue
         weight = GROUP_WEIGHT[group]
         for exact, folded_tok in zip(ft.exact, ft.folded, strict=True):
             add(folded_tok, weight)
@@ -207,6 +212,16 @@ class PostgresBackend(SearchBackend):
             exists = conn.scalar(sa.text("SELECT count(*) FROM pg_proc WHERE proname = 'vn_unaccent'"))
             if schema and not exists:
                 conn.execute(sa.text(unaccent_function_sql(schema)))
+            # Keep rows narrow: the full `document` (only read through its GIN index) and the
+            # description go out of line; the small rank_document stays in the row.
+            table_options = conn.scalar(
+                sa.text(
+                    "SELECT coalesce(array_to_string(reloptions, ','), '') FROM pg_class WHERE relname = 'search_documents'"
+                )
+            )
+            if "toast_tuple_target=256" not in (table_options or ""):
+                conn.execute(sa.text("ALTER TABLE search_documents SET (toast_tuple_target = 256)"))
+                conn.execute(sa.text("ALTER TABLE search_documents ALTER COLUMN rank_document SET STORAGE MAIN"))
             indexes = search_indexes(with_unaccent=bool(schema))
             options = dict(
                 conn.execute(
@@ -314,7 +329,7 @@ class PostgresBackend(SearchBackend):
             terms = []
             for i, (weight, tsq) in enumerate(self._rank_parts(plan)):
                 params[f"rank{i}"] = tsq
-                terms.append(f"{weight} * ts_rank('{RANK_WEIGHTS}', d.document, CAST(:rank{i} AS tsquery), 0)")
+                terms.append(f"{weight} * ts_rank('{RANK_WEIGHTS}', d.rank_document, CAST(:rank{i} AS tsquery), 0)")
             score = " + ".join(terms)
         key = (tuple(where), tuple(sorted((k, str(v)) for k, v in params.items() if k in FACET_PARAMS)))
         facets = self._cached_facets(key) if q.with_facets else empty_facets()
@@ -351,6 +366,9 @@ class PostgresBackend(SearchBackend):
         hits: list = []
         total = 0
         counted = empty_facets()
+        if not plan.empty:
+            # The GIN index answers @@ exactly; a sequential scan would detoast every document.
+            session.execute(sa.text("SET LOCAL enable_seqscan = off"))
         for row in session.execute(sa.text(sql), params):
             if row.facet == "hit":
                 hits.append(row)
@@ -497,6 +515,7 @@ class PostgresBackend(SearchBackend):
             "cert_expires_on": doc.expires_on,
             "published_at": doc.published_at,
             "document": tsvector_literal(doc),
+            "rank_document": tsvector_literal(doc, RANK_GROUPS),
         }
 
     @staticmethod

@@ -7,8 +7,9 @@ file lock (Whoosh's WRITELOCK) with a timeout; a busy lock leaves the outbox row
 
 Documents are analysed by marketplace.search.analysis and stored as space-separated tokens, so
 the schema uses Whoosh's own SpaceSeparatedTokenizer only (no stop words, nothing to unpickle).
-Filters, facets and sorts run in Python over a per-segment cache of each document's small record:
-stars count only when valid on today's date, which an index built yesterday cannot know.
+Scoring runs over Whoosh's posting lists (see _run); filters, facets and sorts run in Python over a
+per-segment cache of each document's small record: stars count only when valid on today's date,
+which an index built yesterday cannot know.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ EXACT_BOOST = 1.2  # an exact (accented) match adds this much of the field weigh
 FOLD_WHEN_ACCENTED = 0.3  # when the user typed diacritics, a match without them counts less
 BIGRAM_BOOST = 1.5  # adjacent syllables found together ("nước mắm") add this much
 SYNONYM_FACTOR = 0.6  # a synonym counts a little less than the word typed
+POSTING_CACHE_IDS = 3_000_000  # ~100 MB of cached posting sets at most
 FOLDER = re.compile(r"^products-(\d+)$")
 POINTER = "CURRENT"
 
@@ -311,10 +313,13 @@ class WhooshBackend(SearchBackend):
     # term-frequency or length normalisation: a product name is short and says a word once.
 
     def _postings(self, reader, key: tuple, fieldname: str, term: str) -> frozenset[int]:
+        """The documents having the term, cached per index generation (bounded: about
+        POSTING_CACHE_IDS document numbers in all)."""
         cache = self._posting_cache
         if cache.get("key") != key:
             cache.clear()
             cache["key"] = key
+            cache["size"] = 0
         found = cache.get((fieldname, term))
         if found is None:
             try:
@@ -325,10 +330,12 @@ class WhooshBackend(SearchBackend):
                 )
             except Exception:  # noqa: BLE001 - a term Whoosh cannot read matches nothing
                 found = frozenset()
-            if len(cache) > 20000:
+            if cache.get("size", 0) + len(found) > POSTING_CACHE_IDS:
                 cache.clear()
                 cache["key"] = key
+                cache["size"] = 0
             cache[(fieldname, term)] = found
+            cache["size"] = cache.get("size", 0) + len(found) + 1
         return found
 
     def _run(self, searcher, plan: QueryPlan, relaxed: bool = False) -> list[tuple[float, int]]:

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e5c764116571
+Revision ID: ba768483fcdf
 Revises: 
-Create Date: 2026-11-29 20:09:11.341885
+Create Date: 2026-11-29 20:50:05.202487
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import marketplace.core.models
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = 'e5c764116571'
+revision = 'ba768483fcdf'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -87,6 +87,23 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('email', name=op.f('uq_users_email'))
     )
+    op.create_table('audit_logs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('action', sa.String(length=40), nullable=False),
+    sa.Column('object_type', sa.String(length=40), nullable=False),
+    sa.Column('object_id', sa.Integer(), nullable=True),
+    sa.Column('object_label', sa.String(length=300), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_audit_logs_actor_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_logs'))
+    )
+    with op.batch_alter_table('audit_logs', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_audit_logs_action'), ['action'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_logs_actor_id'), ['actor_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_audit_logs_created_at'), ['created_at'], unique=False)
+
     op.create_table('buyer_profiles',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -100,6 +117,17 @@ def upgrade():
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_buyer_profiles_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_buyer_profiles')),
     sa.UniqueConstraint('user_id', name=op.f('uq_buyer_profiles_user_id'))
+    )
+    op.create_table('dashboard_targets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=40), nullable=False),
+    sa.Column('min_stars', sa.Integer(), nullable=False),
+    sa.Column('goal', sa.Integer(), nullable=False),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_dashboard_targets_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_dashboard_targets')),
+    sa.UniqueConstraint('key', name=op.f('uq_dashboard_targets_key'))
     )
     op.create_table('notification_settings',
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -309,7 +337,12 @@ def upgrade():
     sa.Column('expires_on', sa.Date(), nullable=True),
     sa.Column('verified', sa.Boolean(), nullable=False),
     sa.Column('verified_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('rejected_reason', sa.Text(), server_default='', nullable=False),
+    sa.Column('reviewed_by_id', sa.Integer(), nullable=True),
+    sa.Column('reviewed_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('scan_filename', sa.String(length=80), server_default='', nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_certificates_product_id_products'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reviewed_by_id'], ['users.id'], name=op.f('fk_certificates_reviewed_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_certificates')),
     sa.UniqueConstraint('product_id', name=op.f('uq_certificates_product_id'))
     )
@@ -342,6 +375,24 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_inquiries_producer_id'), ['producer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inquiries_product_id'), ['product_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_inquiries_status'), ['status'], unique=False)
+
+    op.create_table('listing_reports',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('reporter_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('handled_by_id', sa.Integer(), nullable=True),
+    sa.Column('handled_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['handled_by_id'], ['users.id'], name=op.f('fk_listing_reports_handled_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_listing_reports_product_id_products'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['reporter_id'], ['users.id'], name=op.f('fk_listing_reports_reporter_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_listing_reports'))
+    )
+    with op.batch_alter_table('listing_reports', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_listing_reports_product_id'), ['product_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_listing_reports_status'), ['status'], unique=False)
 
     op.create_table('product_images',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -459,6 +510,7 @@ def upgrade():
     sa.Column('cert_expires_on', sa.Date(), nullable=True),
     sa.Column('published_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('document', postgresql.TSVECTOR().with_variant(sa.Text(), 'sqlite'), nullable=False),
+    sa.Column('rank_document', postgresql.TSVECTOR().with_variant(sa.Text(), 'sqlite'), server_default='', nullable=False),
     sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_search_documents_product_id_products'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('product_id', name=op.f('pk_search_documents'))
     )
@@ -495,6 +547,19 @@ def upgrade():
     with op.batch_alter_table('trace_batches', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_trace_batches_product_id'), ['product_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_trace_batches_status'), ['status'], unique=False)
+
+    op.create_table('certificate_reminders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('certificate_id', sa.Integer(), nullable=False),
+    sa.Column('expires_on', sa.Date(), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.Column('sent_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['certificate_id'], ['certificates.id'], name=op.f('fk_certificate_reminders_certificate_id_certificates'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_certificate_reminders')),
+    sa.UniqueConstraint('certificate_id', 'expires_on', 'days', name='uq_certificate_reminders')
+    )
+    with op.batch_alter_table('certificate_reminders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_certificate_reminders_certificate_id'), ['certificate_id'], unique=False)
 
     op.create_table('threads',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -712,6 +777,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_threads_buyer_id'))
 
     op.drop_table('threads')
+    with op.batch_alter_table('certificate_reminders', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_certificate_reminders_certificate_id'))
+
+    op.drop_table('certificate_reminders')
     with op.batch_alter_table('trace_batches', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_trace_batches_status'))
         batch_op.drop_index(batch_op.f('ix_trace_batches_product_id'))
@@ -749,6 +818,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_product_images_product_id'))
 
     op.drop_table('product_images')
+    with op.batch_alter_table('listing_reports', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_listing_reports_status'))
+        batch_op.drop_index(batch_op.f('ix_listing_reports_product_id'))
+
+    op.drop_table('listing_reports')
     with op.batch_alter_table('inquiries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inquiries_status'))
         batch_op.drop_index(batch_op.f('ix_inquiries_product_id'))
@@ -808,7 +882,14 @@ def downgrade():
 
     op.drop_table('notifications')
     op.drop_table('notification_settings')
+    op.drop_table('dashboard_targets')
     op.drop_table('buyer_profiles')
+    with op.batch_alter_table('audit_logs', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_audit_logs_created_at'))
+        batch_op.drop_index(batch_op.f('ix_audit_logs_actor_id'))
+        batch_op.drop_index(batch_op.f('ix_audit_logs_action'))
+
+    op.drop_table('audit_logs')
     op.drop_table('users')
     with op.batch_alter_table('search_words', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_search_words_folded'))

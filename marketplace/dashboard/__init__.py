@@ -1,0 +1,1 @@
+"""Organisers' dashboard: certificate review, audit log, reminders, statistics and exports."""
