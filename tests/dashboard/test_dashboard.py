@@ -424,12 +424,11 @@ def test_a_rejected_certificate_edited_by_its_producer_returns_to_the_queue(app)
     product = make_product(stars=4, verified=False)
     reject_certificate(organiser, product.certificate, "Số giấy không khớp hồ sơ.")
     db.session.flush()
-    queued = lambda: (
-        product.certificate.id
-        in set(  # noqa: E731
-            db.session.scalars(sa.select(sa.literal_column("id")).select_from(review_queue_stmt().subquery()))
-        )
-    )
+
+    def queued() -> bool:
+        queue = review_queue_stmt().subquery()
+        return product.certificate.id in set(db.session.scalars(sa.select(sa.literal_column("id")).select_from(queue)))
+
     assert not queued()
     set_certificate(product, CertificateData(stars=4, number="CN-MOI-01", level="province", issued_on=date(2025, 5, 1)))
     db.session.flush()
