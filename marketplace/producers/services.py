@@ -26,6 +26,7 @@ from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.models import utcnow
 from marketplace.core.pagination import Page
 from marketplace.core.uploads import StoredImage, save_image
+from marketplace.core.validation import limit_length
 from marketplace.core.vn_text import clean_line, exact_key, fold, nfc
 from marketplace.data import PRODUCER_KINDS, canonical_certification, find_district
 from marketplace.extensions import db
@@ -277,15 +278,9 @@ def _clean_coordinate(value: float | None, name: str, limit: float) -> float | N
     return round(float(value), 6)
 
 
-def _limit(value: str, field_name: str, size: int) -> str:
-    if len(value) > size:
-        raise ServiceError(field_name, _("Tối đa %(n)s ký tự.", n=size))
-    return value
-
-
 def clean_producer_data(data: ProducerData) -> dict:
     """Validate and normalise; returns the column values. Raises ServiceError(field, message)."""
-    name = _limit(clean_line(data.name), "name", 200)
+    name = limit_length(clean_line(data.name), "name", 200)
     if not name:
         raise ServiceError("name", _("Vui lòng nhập tên cơ sở."))
     if data.kind not in PRODUCER_KINDS:
@@ -293,10 +288,10 @@ def clean_producer_data(data: ProducerData) -> dict:
     district = find_district(data.district)
     if district is None:
         raise ServiceError("district", _("Vui lòng chọn quận/huyện trong danh sách."))
-    phone = _limit(clean_line(data.phone), "phone", 30)
+    phone = limit_length(clean_line(data.phone), "phone", 30)
     if phone and not _PHONE.match(phone):
         raise ServiceError("phone", _("Số điện thoại chỉ gồm chữ số, dấu cách và các ký tự + ( ) . -"))
-    email = _limit(clean_line(data.email).lower(), "email", 254)
+    email = limit_length(clean_line(data.email).lower(), "email", 254)
     if email and not _EMAIL.match(email):
         raise ServiceError("email", _("Địa chỉ email không hợp lệ."))
     certifications: list[str] = []
@@ -305,7 +300,7 @@ def clean_producer_data(data: ProducerData) -> dict:
             code = canonical_certification(clean_line(item))
             if code and code not in certifications:
                 certifications.append(code)
-    joined = _limit(";".join(certifications), "certifications", 500)
+    joined = limit_length(";".join(certifications), "certifications", 500)
     lat = _clean_coordinate(data.lat, "lat", 90)
     lng = _clean_coordinate(data.lng, "lng", 180)
     if (lat is None) != (lng is None):
@@ -314,10 +309,10 @@ def clean_producer_data(data: ProducerData) -> dict:
         "name": name,
         "kind": data.kind,
         "district": district.name,
-        "commune": _limit(clean_line(data.commune), "commune", 80),
-        "craft_village": _limit(clean_line(data.craft_village), "craft_village", 120),
-        "address": _limit(clean_line(data.address), "address", 300),
-        "story": _limit(nfc(data.story).replace("\r\n", "\n"), "story", 5000),
+        "commune": limit_length(clean_line(data.commune), "commune", 80),
+        "craft_village": limit_length(clean_line(data.craft_village), "craft_village", 120),
+        "address": limit_length(clean_line(data.address), "address", 300),
+        "story": limit_length(nfc(data.story).replace("\r\n", "\n"), "story", 5000),
         "phone": phone,
         "email": email,
         "website": clean_website(data.website),
@@ -438,10 +433,10 @@ def create_claim(user: User, producer: Producer, evidence: str, message: str = "
         raise NotAllowed()
     if producer.managers:
         raise ServiceError(None, _("Gian hàng này đã có người quản lý nên không thể nhận quản lý."))
-    evidence = _limit(clean_line(evidence), "evidence", 200)
+    evidence = limit_length(clean_line(evidence), "evidence", 200)
     if not evidence:
         raise ServiceError("evidence", _("Vui lòng nhập số giấy chứng nhận OCOP."))
-    message = _limit(nfc(message).replace("\r\n", "\n"), "message", 2000)
+    message = limit_length(nfc(message).replace("\r\n", "\n"), "message", 2000)
     pending = db.session.scalar(
         sa.select(ProducerClaim.id).where(
             ProducerClaim.user_id == user.id,
@@ -559,7 +554,7 @@ def approve_claim(organiser: User, claim: ProducerClaim) -> ProducerClaim:
 
 def reject_claim(organiser: User, claim: ProducerClaim, reason: str) -> ProducerClaim:
     ensure_staff(organiser)
-    reason = _limit(nfc(reason).replace("\r\n", "\n"), "reason", 2000)
+    reason = limit_length(nfc(reason).replace("\r\n", "\n"), "reason", 2000)
     if not reason:
         raise ServiceError("reason", _("Vui lòng nêu lý do từ chối."))
     if claim.status != "pending":

@@ -26,6 +26,7 @@ from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.models import utcnow
 from marketplace.core.pagination import Page, paginate
 from marketplace.core.uploads import StoredImage, delete_image, save_image
+from marketplace.core.validation import limit_length
 from marketplace.core.vn_text import clean_line, nfc
 from marketplace.data import SALES_POINT_KINDS, find_district
 from marketplace.extensions import db
@@ -123,15 +124,9 @@ class SalesPointData:
     display_area_m2: int | None = None
 
 
-def _limit(value: str, field: str, size: int) -> str:
-    if len(value) > size:
-        raise ServiceError(field, _("Tối đa %(n)s ký tự.", n=size))
-    return value
-
-
 def clean_data(data: SalesPointData) -> SalesPointData:
     """Normalised copy of `data`; ServiceError naming the first bad field."""
-    name = _limit(clean_line(data.name), "name", 200)
+    name = limit_length(clean_line(data.name), "name", 200)
     if not name:
         raise ServiceError("name", _("Vui lòng nhập tên điểm bán."))
     if data.kind not in SALES_POINT_KINDS:
@@ -139,8 +134,8 @@ def clean_data(data: SalesPointData) -> SalesPointData:
     district = find_district(data.district)
     if district is None:
         raise ServiceError("district", _("Vui lòng chọn quận/huyện."))
-    commune = _limit(clean_line(data.commune), "commune", 80)
-    address = _limit(clean_line(data.address), "address", 300)
+    commune = limit_length(clean_line(data.commune), "commune", 80)
+    address = limit_length(clean_line(data.address), "address", 300)
     if not address:
         raise ServiceError("address", _("Vui lòng nhập địa chỉ để khách tìm đến."))
     if (data.lat is None) != (data.lng is None):
@@ -157,11 +152,11 @@ def clean_data(data: SalesPointData) -> SalesPointData:
                 "Giờ mở cửa có dạng 08:00-21:00; nhiều khung giờ cách nhau bởi dấu phẩy, ví dụ 07:00-11:30, 13:30-17:00."
             ),
         )
-    opening = _limit(opening, "opening_hours", 120)
-    phone = _limit(clean_line(data.phone), "phone", 30)
+    opening = limit_length(opening, "opening_hours", 120)
+    phone = limit_length(clean_line(data.phone), "phone", 30)
     if phone and not _PHONE.match(phone):
         raise ServiceError("phone", _("Số điện thoại chỉ gồm chữ số, dấu cách và các ký tự + ( ) . -"))
-    description = _limit(nfc(data.description).replace("\r\n", "\n"), "description", 2000)
+    description = limit_length(nfc(data.description).replace("\r\n", "\n"), "description", 2000)
     area = data.display_area_m2
     if area is not None and not 0 < area <= 100_000:
         raise ServiceError("display_area_m2", _("Diện tích trưng bày tính bằng m², từ 1 đến 100.000."))
@@ -438,7 +433,7 @@ def _record(point: SalesPoint, reviewer: User, decision: str, reason: str, check
 
 
 def _reason(text: str | None, required_message: str) -> str:
-    reason = _limit(nfc(text).replace("\r\n", "\n"), "reason", 2000)
+    reason = limit_length(nfc(text).replace("\r\n", "\n"), "reason", 2000)
     if not reason:
         raise ServiceError("reason", required_message)
     return reason
@@ -456,7 +451,7 @@ def approve(reviewer: User, point: SalesPoint, answers: Mapping[str, bool], note
     checklist = _checklist(answers)
     if not all(checklist.values()):
         raise ServiceError("checklist", _("Chỉ duyệt khi điểm bán đạt đủ các tiêu chí trong danh sách kiểm tra."))
-    note = _limit(nfc(note).replace("\r\n", "\n"), "reason", 2000)
+    note = limit_length(nfc(note).replace("\r\n", "\n"), "reason", 2000)
     _transition(point, ("pending",), "approved")
     review = _record(point, reviewer, "approved", note, checklist)
     _notify_owner(
@@ -513,7 +508,7 @@ def suspend(reviewer: User, point: SalesPoint, reason: str) -> SalesPointReview:
 
 def reinstate(reviewer: User, point: SalesPoint, note: str = "") -> SalesPointReview:
     ensure_staff(reviewer)
-    note = _limit(nfc(note).replace("\r\n", "\n"), "reason", 2000)
+    note = limit_length(nfc(note).replace("\r\n", "\n"), "reason", 2000)
     _transition(point, ("suspended",), "approved")
     review = _record(point, reviewer, "reinstated", note, {})
     _notify_owner(
@@ -617,7 +612,7 @@ def request_carry(user: User, point: SalesPoint | None, product: Product | None,
     )
     if pending is not None:
         raise ServiceError("product_id", _("Đã có một đề nghị đang chờ điểm bán này trả lời."))
-    message = _limit(nfc(message).replace("\r\n", "\n"), "message", 1000)
+    message = limit_length(nfc(message).replace("\r\n", "\n"), "message", 1000)
     carry = CarryRequest(sales_point=point, product=product, requested_by_id=user.id, message=message)
     db.session.add(carry)
     db.session.flush()
@@ -658,7 +653,7 @@ def _notify_requester(carry: CarryRequest, subject: str, body: str) -> None:
 def accept_request(user: User, carry: CarryRequest, response: str = "") -> CarryRequest:
     point = carry.sales_point
     ensure_operator(user, point)
-    response = _limit(nfc(response).replace("\r\n", "\n"), "response", 1000)
+    response = limit_length(nfc(response).replace("\r\n", "\n"), "response", 1000)
     _decide_request(carry, user, "accepted", response)
     product = carry.product
     if db.session.get(SalesPointProduct, (point.id, product.id)) is None:
@@ -682,7 +677,7 @@ def accept_request(user: User, carry: CarryRequest, response: str = "") -> Carry
 def decline_request(user: User, carry: CarryRequest, response: str = "") -> CarryRequest:
     point = carry.sales_point
     ensure_operator(user, point)
-    response = _limit(nfc(response).replace("\r\n", "\n"), "response", 1000)
+    response = limit_length(nfc(response).replace("\r\n", "\n"), "response", 1000)
     _decide_request(carry, user, "declined", response)
     _notify_requester(
         carry,
