@@ -1,87 +1,65 @@
 """Which producers fit an RFQ, and each producer user's leads ("Cơ hội").
 
-`fitting_producers(rfq)` is the ONE place that decides fit. Until marketplace.matching exists it
-uses the database: public products in the RFQ's OCOP group whose valid stars reach the RFQ's
-minimum, ranked by how many words of the RFQ title they share (diacritics folded); without a
-group, a shared word is required. The matching module can replace this function's body.
+`fitting_producers(rfq)` is the ONE place that decides fit: the matching module's ranking of the
+RFQ read as a need (`marketplace.matching.services.need_for_rfq`: text, OCOP group, quantity and
+unit, minimum stars, delivery district), kept to producers with at least one manager to answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
 
-from marketplace.catalog.models import Certificate, Product
-from marketplace.catalog.services import public_clause
-from marketplace.catalog.stars import effective_stars_expr, valid_certificate_clause
 from marketplace.core.dates import today
-from marketplace.core.vn_text import fold
 from marketplace.extensions import db
 from marketplace.inquiries.models import Quote, Rfq, RfqInvitation
 from marketplace.producers.models import Producer, producer_managers
-
-# Words too common in a request to say anything about the product (compared folded).
-STOP_WORDS = frozenset(
-    fold(w)
-    for w in (
-        "cần", "mua", "tìm", "nhà", "cung", "cấp", "số", "lượng", "loại", "sản", "phẩm", "ocop", "và",
-        "cho", "các", "có", "của", "với", "hàng", "đơn", "giá", "báo", "yêu", "cầu", "một", "những",
-        "tại", "hà", "nội", "kg", "hộp", "chai", "gói", "sao", "chất", "tốt", "đặt", "lô",
-    )
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Fit:
     producer_id: int
-    score: float
+    score: float  # 0–100, the matching score of the producer's best fitting product
     reasons: tuple[str, ...] = field(default_factory=tuple)
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in fold(text).replace("-", " ").split() if len(w) >= 2 and w not in STOP_WORDS and not w.isdigit()}
+def _managed(producer_ids: Collection[int]) -> set[int]:
+    if not producer_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(producer_managers.c.producer_id)
+            .where(producer_managers.c.producer_id.in_(list(producer_ids)))
+            .distinct()
+        )
+    )
 
 
 def fitting_producers(rfq: Rfq, among: Collection[int] | None = None, limit: int | None = None) -> list[Fit]:
     """Producers (with at least one manager to answer) whose public products fit `rfq`, best first.
     `among` restricts the candidates to these producer ids."""
-    if among is not None and not among:
-        return []
-    stars = effective_stars_expr()
-    has_manager = sa.exists().where(producer_managers.c.producer_id == Product.producer_id)
-    stmt = (
-        sa.select(Product.producer_id, Product.name, Product.name_en, stars)
-        .outerjoin(Certificate, Certificate.product_id == Product.id)
-        .where(public_clause(), has_manager)
-    )
-    if rfq.ocop_group:
-        stmt = stmt.where(Product.ocop_group == rfq.ocop_group)
-    if rfq.min_stars:
-        stmt = stmt.where(valid_certificate_clause(), Certificate.stars >= rfq.min_stars)
     if among is not None:
-        stmt = stmt.where(Product.producer_id.in_(list(among)))
-    wanted = _words(rfq.title)
-    best: dict[int, tuple[float, tuple[str, ...]]] = {}
-    for producer_id, name, name_en, counted in db.session.execute(stmt):
-        shared = wanted & (_words(name) | _words(name_en or ""))
-        if not rfq.ocop_group and not shared:
-            continue
-        score = (len(shared) / len(wanted) if wanted else 0.0) + (counted or 0) / 10
-        reasons = []
-        if shared:
-            reasons.append(_("Sản phẩm “%(name)s” khớp với yêu cầu", name=name))
-        if rfq.ocop_group:
-            reasons.append(_("Cùng nhóm sản phẩm OCOP"))
-        if counted:
-            reasons.append(_("OCOP %(n)s sao còn hiệu lực", n=counted))
-        if producer_id not in best or score > best[producer_id][0]:
-            best[producer_id] = (score, tuple(reasons))
-    ranked = sorted(best.items(), key=lambda item: (-item[1][0], item[0]))
-    fits = [Fit(pid, score, reasons) for pid, (score, reasons) in ranked]
-    return fits[:limit] if limit is not None else fits
+        return fitting_among([rfq], among)[0][:limit]
+    from marketplace.matching.services import fitting_producers_for_need, need_for_rfq
+
+    fits = fitting_producers_for_need(need_for_rfq(rfq))
+    answering = _managed([f.producer_id for f in fits])
+    out = [Fit(f.producer_id, f.score, f.reasons) for f in fits if f.producer_id in answering]
+    return out[:limit] if limit is not None else out
+
+
+def fitting_among(rfqs: Sequence[Rfq], among: Collection[int]) -> list[list[Fit]]:
+    """For each RFQ, which of the `among` producers (those with a manager) fit it, best first:
+    one pass over their products for all the RFQs (a producer's leads page)."""
+    from marketplace.matching.services import fits_among, need_for_rfq
+
+    managed = _managed(among)
+    if not managed:
+        return [[] for _ in rfqs]
+    found = fits_among([need_for_rfq(rfq) for rfq in rfqs], managed)
+    return [[Fit(f.producer_id, f.score, f.reasons) for f in fits] for fits in found]
 
 
 # --------------------------------------------------------------------------- leads
@@ -94,21 +72,44 @@ def open_clause() -> sa.ColumnElement[bool]:
     )
 
 
-def eligible_producer_ids(rfq: Rfq, producer_ids: Collection[int]) -> set[int]:
-    """Which of `producer_ids` may quote on (and see) `rfq`: invited ones, and fitting ones when public."""
-    if not producer_ids:
-        return set()
-    invited = set(
-        db.session.scalars(
-            sa.select(RfqInvitation.producer_id).where(
-                RfqInvitation.rfq_id == rfq.id, RfqInvitation.producer_id.in_(list(producer_ids))
+def _invited(rfq_ids: Collection[int], producer_ids: Collection[int]) -> dict[int, set[int]]:
+    """RFQ id -> which of `producer_ids` it invited."""
+    out: dict[int, set[int]] = {}
+    if rfq_ids and producer_ids:
+        rows = db.session.execute(
+            sa.select(RfqInvitation.rfq_id, RfqInvitation.producer_id).where(
+                RfqInvitation.rfq_id.in_(list(rfq_ids)), RfqInvitation.producer_id.in_(list(producer_ids))
             )
         )
-    )
-    if rfq.visibility == "public":
-        others = [pid for pid in producer_ids if pid not in invited]
-        invited |= {fit.producer_id for fit in fitting_producers(rfq, among=others)}
-    return invited
+        for rfq_id, producer_id in rows:
+            out.setdefault(rfq_id, set()).add(producer_id)
+    return out
+
+
+def _eligibility(rfqs: Sequence[Rfq], producer_ids: Collection[int]) -> list[dict[int, Fit | None]]:
+    """For each RFQ, which of `producer_ids` may quote on (and see) it — invited ones, and fitting
+    ones when it is public — with their fit (None: invited without fitting)."""
+    if not producer_ids or not rfqs:
+        return [{} for _ in rfqs]
+    invited = _invited([r.id for r in rfqs], producer_ids)
+    public = [r for r in rfqs if r.visibility == "public"]
+    fitting = dict(zip((r.id for r in public), fitting_among(public, producer_ids), strict=True))
+    out: list[dict[int, Fit | None]] = []
+    for rfq in rfqs:
+        found: dict[int, Fit | None] = dict.fromkeys(invited.get(rfq.id, ()))
+        found.update({f.producer_id: f for f in fitting.get(rfq.id, [])})
+        out.append(found)
+    return out
+
+
+def eligible_among(rfqs: Sequence[Rfq], producer_ids: Collection[int]) -> list[set[int]]:
+    """For each RFQ, which of `producer_ids` may quote on (and see) it."""
+    return [set(found) for found in _eligibility(rfqs, producer_ids)]
+
+
+def eligible_producer_ids(rfq: Rfq, producer_ids: Collection[int]) -> set[int]:
+    """Which of `producer_ids` may quote on (and see) `rfq`: invited ones, and fitting ones when public."""
+    return eligible_among([rfq], producer_ids)[0]
 
 
 @dataclass
@@ -117,10 +118,13 @@ class Lead:
     producers: list[Producer]
     quotes: list[Quote]
     invited: bool
+    score: float = 0.0  # the best fit among the producers (0–100; 0: invited without fitting)
+    reasons: tuple[str, ...] = ()  # why, for the best fitting producer
 
 
 def leads_for(producer_ids: Collection[int], buyer_id: int | None = None, max_rfqs: int = 500) -> list[Lead]:
-    """Open RFQs that the given producers may quote on, newest first, with their quotes so far."""
+    """Open RFQs that the given producers may quote on, with their quotes so far: invitations
+    first, then by how well the producers fit (the matching score), then newest first."""
     if not producer_ids:
         return []
     ids = list(producer_ids)
@@ -134,12 +138,24 @@ def leads_for(producer_ids: Collection[int], buyer_id: int | None = None, max_rf
     if buyer_id is not None:
         stmt = stmt.where(Rfq.buyer_id != buyer_id)
     producers = {p.id: p for p in db.session.scalars(sa.select(Producer).where(Producer.id.in_(ids)))}
+    rfqs = list(db.session.scalars(stmt))
     leads = []
-    for rfq in db.session.scalars(stmt):
-        eligible = eligible_producer_ids(rfq, ids)
+    for rfq, eligible in zip(rfqs, _eligibility(rfqs, ids), strict=True):
         if not eligible:
             continue
-        invited = bool({inv.producer_id for inv in rfq.invitations} & eligible)
+        invited = bool({inv.producer_id for inv in rfq.invitations} & set(eligible))
         quotes = [q for q in rfq.quotes if q.producer_id in producers]
-        leads.append(Lead(rfq, [producers[pid] for pid in sorted(eligible)], quotes, invited))
-    return leads
+        fits = sorted((f for f in eligible.values() if f is not None), key=lambda f: -f.score)
+        best = fits[0] if fits else None
+        leads.append(
+            Lead(
+                rfq,
+                [producers[pid] for pid in sorted(eligible)],
+                quotes,
+                invited,
+                best.score if best else 0.0,
+                best.reasons if best else (),
+            )
+        )
+    # Newest first among equals (the query's order; sorted() is stable).
+    return sorted(leads, key=lambda lead: (not lead.invited, -round(lead.score, 1)))

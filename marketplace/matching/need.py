@@ -156,17 +156,24 @@ def _raw_tokens(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _folded_districts() -> tuple[tuple[District, list[str]], ...]:
+    """Districts with their folded names, longest name first."""
+    return tuple((d, fold(d.name).split()) for d in sorted(districts(), key=lambda d: -len(d.name)))
+
+
 def _find_district(folded: list[str], start: int) -> tuple[District, int] | None:
     """The district whose folded name starts at folded[start] (longest name first)."""
-    for district in sorted(districts(), key=lambda d: -len(d.name)):
-        name = fold(district.name).split()
+    for district, name in _folded_districts():
         if folded[start : start + len(name)] == name:
             return district, len(name)
     return None
 
 
+@lru_cache(maxsize=4096)
 def interpret(text: str) -> Hints:
-    """Split a need's text into content words and purchase facts. Never raises."""
+    """Split a need's text into content words and purchase facts. Never raises. Pure, so
+    memoised: the leads pages read the same open RFQs again and again."""
     tokens = _raw_tokens(text)
     folded = [fold(t) for t in tokens]
     keep = [True] * len(tokens)

@@ -264,6 +264,8 @@ class TermIndex:
     stars: dict[int, int] = field(default_factory=dict)  # product id -> valid stars when built (tie-break)
     overlay: dict[int, DocEntry | None] = field(default_factory=dict)
     size: int = field(init=False, default=0)  # public products
+    # plan words -> doc_freqs: an index never changes (changes make a new one), so neither do they
+    _freqs: dict[tuple, list[int]] = field(init=False, default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         base = len(self.groups) - sum(1 for pid in self.overlay if pid in self.groups)
@@ -438,8 +440,14 @@ class TermIndex:
         return out, freqs
 
     def doc_freqs(self, plan: QueryPlan) -> list[int]:
-        """How many products have each slot's word (or one of its synonyms)."""
-        return [len(self._slot_hits(plan, i)) for i in range(len(plan.slots))]
+        """How many products have each slot's word (or one of its synonyms); memoised."""
+        key = (plan.accented, tuple(slot.alternatives for slot in plan.slots))
+        found = self._freqs.get(key)
+        if found is None:
+            if len(self._freqs) > 5000:
+                self._freqs.clear()
+            found = self._freqs[key] = [len(self._slot_hits(plan, i)) for i in range(len(plan.slots))]
+        return list(found)
 
     def df_weights(self, plan: QueryPlan) -> list[float]:
         return slot_weights(self.size, self.doc_freqs(plan))

@@ -22,7 +22,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import contains_eager, lazyload, noload
+from sqlalchemy.orm import Session, contains_eager, lazyload, noload
 
 from marketplace.catalog.models import Certificate, Product
 from marketplace.catalog.stars import certificate_status
@@ -33,8 +33,9 @@ from marketplace.data import GROUP_2019_TO_2023, OCOP_GROUPS, canonical_certific
 from marketplace.extensions import db
 from marketplace.matching import reasons as reason_text
 from marketplace.matching.need import DEFAULT_LIMIT, MAX_LIMIT, MAX_TEXT, Hints, Need, Point, canonical_unit, interpret
-from marketplace.matching.retrieval import candidates
+from marketplace.matching.retrieval import candidates, doc_fields, match_fields, need_plan, term_index
 from marketplace.matching.scorer import (
+    RELEVANCE_FLOOR,
     Candidate,
     PointFacts,
     PointScore,
@@ -54,7 +55,6 @@ from marketplace.sales_points.models import SalesPoint, sales_point_products
 MAX_QUANTITY = 10**12
 MAX_PRICE = 10**13
 RESPONSIVENESS_TOP = 20  # producers asked for their responsiveness (the best preliminary results)
-LEADS_CANDIDATES = 5000  # recall for fitting_producers_for_need(among=…): the few producers asked about
 CHUNK = 500
 
 
@@ -480,20 +480,67 @@ def fitting_producers_for_need(
     need: Need, among: Collection[int] | None = None, limit: int | None = None
 ) -> list[ProducerFit]:
     """Producers whose public products fit `need`, best first: the same retrieval, constraints
-    and scorer as match(). `among` restricts to these producer ids. For the inquiries feature's
-    "Cơ hội" leads (an open RFQ is a need) and for trade-forum meeting suggestions."""
-    if among is not None and not among:
-        return []
+    and scorer as match(). `among` restricts to these producer ids (see fits_among). For the
+    inquiries feature's "Cơ hội" leads (an open RFQ is a need) and for trade-forum suggestions."""
+    if among is not None:
+        fits = fits_among([need], among)[0]
+        return fits[:limit] if limit is not None else fits
     hints = interpret(need.text)
     need = need.with_hints(hints)
-    found = candidates(need, hints.content, limit=LEADS_CANDIDATES if among is not None else None)
+    found = candidates(need, hints.content)
     facts = load_facts(list(found.matches))
-    if among is not None:
-        wanted = set(among)
-        facts = {pid: f for pid, f in facts.items() if f.producer_id in wanted}
-    ranking = rank_suppliers(
-        need, [Candidate(facts[p], m) for p, m in found.matches.items() if p in facts], explain_top=0
-    )
+    fits = _producer_fits(need, [Candidate(facts[p], m) for p, m in found.matches.items() if p in facts])
+    return fits[:limit] if limit is not None else fits
+
+
+def fits_among(needs: Sequence[Need], among: Collection[int]) -> list[list[ProducerFit]]:
+    """For each need, which of the `among` producers fit it, best first.
+
+    The leads path: a producer's few products are scored against many open RFQs. Each product's
+    text relevance is computed from its own fields with the catalogue-wide word weights (the same
+    relevance as retrieval), kept at the absolute RELEVANCE_FLOOR (the floor relative to the
+    catalogue's best is a ranking device of match(), not a fit rule), then the same hard
+    constraints and scorer as match(). Every product a catalogue-wide call finds for these
+    producers is found here too."""
+    from marketplace.search.base import load_docs
+
+    if not needs:
+        return []
+    ids = list(db.session.scalars(sa.select(Product.id).where(Product.producer_id.in_(list(among))))) if among else []
+    if not ids:
+        return [[] for _ in needs]
+    with Session(db.engine) as session:  # load_docs expunges its session
+        fields = {pid: doc_fields(doc) for pid, doc in load_docs(session, ids).items() if doc is not None}
+    # Each product's folded words: a product sharing none with a need is skipped at once.
+    words = {pid: frozenset(t for f in by_group.values() for t in f.folded) for pid, by_group in fields.items()}
+    facts = load_facts(list(fields))
+    index = term_index()
+    out: list[list[ProducerFit]] = []
+    for raw in needs:
+        hints = interpret(raw.text)
+        need = raw.with_hints(hints)
+        plan = need_plan(hints.content)
+        if plan.empty:
+            out.append([])
+            continue
+        weights = index.df_weights(plan)
+        wanted = {t for slot in plan.slots for alt in slot.alternatives for t in alt.folded}
+        found = []
+        for pid, product_fields in fields.items():
+            if pid not in facts or words[pid].isdisjoint(wanted):
+                continue
+            text = match_fields(plan, weights, product_fields)
+            if text.relevance >= RELEVANCE_FLOOR - 1e-9:
+                found.append(Candidate(facts[pid], text))
+        out.append(_producer_fits(need, found))
+    return out
+
+
+def _producer_fits(need: Need, found: list[Candidate]) -> list[ProducerFit]:
+    """One ProducerFit per producer with a passing product, scored by its best, best first."""
+    if not found:
+        return []
+    ranking = rank_suppliers(need, found, explain_top=0)
     by_producer: dict[int, list[SupplierScore]] = {}
     for scored in ranking.passing:  # best first
         by_producer.setdefault(scored.product.producer_id, []).append(scored)
@@ -507,7 +554,7 @@ def fitting_producers_for_need(
         for pid, items in by_producer.items()
     ]
     fits.sort(key=lambda f: (-f.score, f.producer_id))
-    return fits[:limit] if limit is not None else fits
+    return fits
 
 
 def need_for_rfq(rfq) -> Need:

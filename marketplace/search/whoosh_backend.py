@@ -244,7 +244,10 @@ class WhooshBackend(SearchBackend):
         name = self.current_name()
         if name is not None:
             return name
-        self.rebuild(only_if_missing=True)
+        # A lazy first build happens inside a reader's request, whose session may hold SQLite's
+        # write lock: it must not write to the database (no outbox deletes, no drain). The
+        # queued rows stay and the next drain applies them again, which is idempotent.
+        self.rebuild(only_if_missing=True, drain=False, consume_outbox=False)
         name = self.current_name()
         if name is None:  # pragma: no cover - rebuild always writes the pointer
             raise RuntimeError("search index could not be created")
@@ -628,8 +631,15 @@ class WhooshBackend(SearchBackend):
             writer.cancel()
             raise
 
-    def rebuild(self, progress: ProgressFn | None = None, only_if_missing: bool = False, drain: bool = True) -> int:
-        """Build a new index folder from the database and swap CURRENT to it."""
+    def rebuild(
+        self,
+        progress: ProgressFn | None = None,
+        only_if_missing: bool = False,
+        drain: bool = True,
+        consume_outbox: bool = True,
+    ) -> int:
+        """Build a new index folder from the database and swap CURRENT to it. With
+        `consume_outbox`, the queued outbox rows the build covers are deleted after the swap."""
         if getattr(self._building, "active", False):
             return 0
         self.root.mkdir(parents=True, exist_ok=True)
@@ -655,7 +665,11 @@ class WhooshBackend(SearchBackend):
                 with Session(engine) as session:
                     # Queued rows committed before the products are read are covered by this
                     # build: they are deleted after the swap (later ones are drained as usual).
-                    covered = [r.id for r in outbox.read_rows(session, limit=None)] if outbox.available(engine) else []
+                    covered = (
+                        [r.id for r in outbox.read_rows(session, limit=None)]
+                        if consume_outbox and outbox.available(engine)
+                        else []
+                    )
                     total = count_public(session) if progress else 0
                     writer = ix.writer(limitmb=256)
                     try:

@@ -43,7 +43,7 @@ def world(app) -> World:
     producer_a = make_producer(managers=[seller_a], name="HTX Chè Tân Cương", district="Sóc Sơn")
     producer_b = make_producer(managers=[seller_b], name="HTX Chè Ba Vì", district="Ba Vì", lat=21.08, lng=105.37)
     producer_c = make_producer(managers=[seller_c], name="HTX Mây tre Phú Vinh", district="Chương Mỹ")
-    product_a = make_product(producer_a, name="Chè Shan tuyết", ocop_group="beverage", stars=4, unit="hộp")
+    product_a = make_product(producer_a, name="Chè xanh Shan tuyết", ocop_group="beverage", stars=4, unit="hộp")
     make_product(producer_b, name="Chè xanh Ba Vì", ocop_group="beverage", stars=3, unit="hộp")
     make_product(producer_c, name="Làn mây đan", ocop_group="handicraft", stars=4, unit="chiếc")
     db.session.commit()

@@ -70,7 +70,7 @@ def test_buyer_profile_page(client, world, as_user):
 def test_inquiry_through_the_pages(client, world, as_user):
     as_user(world.buyer)
     form = client.get(f"/inquiries/new?product={world.product_a.ref}")
-    assert form.status_code == 200 and "Chè Shan tuyết" in _body(form)
+    assert form.status_code == 200 and "Chè xanh Shan tuyết" in _body(form)
     bad = client.post(f"/inquiries/new?product={world.product_a.ref}", data={**INQUIRY_FORM, "quantity": "0"})
     assert bad.status_code == 200
     assert "Số lượng phải lớn hơn 0" in _body(bad) and "cho dịp Tết" in _body(bad)  # what was typed stays
@@ -87,7 +87,7 @@ def test_inquiry_through_the_pages(client, world, as_user):
     home = _body(client.get("/"))
     assert "data-unread>1<" in home  # the bell
     inbox = _body(client.get("/messages"))
-    assert "Hỏi hàng: Chè Shan tuyết" in inbox and "Siêu thị Xanh" in inbox
+    assert "Hỏi hàng: Chè xanh Shan tuyết" in inbox and "Siêu thị Xanh" in inbox
     page = _body(client.get(f"/inquiries/{inquiry.id}"))
     assert "cho dịp Tết" in page and "1.000 hộp" in page
     assert "data-unread" not in _body(client.get("/"))  # reading the page read its notification

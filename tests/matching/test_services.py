@@ -9,7 +9,7 @@ import pytest
 from marketplace.core.errors import ServiceError
 from marketplace.extensions import db
 from marketplace.matching import services
-from marketplace.matching.services import build_need, fitting_producers_for_need, match
+from marketplace.matching.services import build_need, fits_among, fitting_producers_for_need, match
 from tests.helpers import make_producer, make_product, make_sales_point
 from tests.matching.conftest import point, product
 
@@ -164,6 +164,30 @@ def test_fitting_producers_for_an_rfq(sample):
     only = fitting_producers_for_need(need, among=[product("S-0010").producer_id])
     assert [f.producer_id for f in only] == [product("S-0010").producer_id]
     assert fitting_producers_for_need(need, among=[]) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["cần 500 kg miến dong", "gốm Bát Tràng", "lụa tơ tằm Vạn Phúc", "trà", "nón lá", "mật ong rừng", "quà tặng Tết"],
+)
+def test_fits_among_finds_every_producer_a_catalogue_wide_call_finds(sample, text):
+    """The leads path (a producer's products against many RFQs) never misses a producer that
+    the catalogue-wide ranking finds, with the same score."""
+    need, _ = build_need(text)
+    wide = fitting_producers_for_need(need)
+    producer_ids = [f.producer_id for f in wide]
+    among = {f.producer_id: f for f in fits_among([need], producer_ids)[0]} if producer_ids else {}
+    for fit in wide:
+        assert fit.producer_id in among
+        assert among[fit.producer_id].score == pytest.approx(fit.score)
+
+
+def test_fits_among_scores_many_needs_in_one_pass(sample):
+    mien = product("S-0010").producer_id
+    needs = [build_need(t)[0] for t in ("miến dong", "gốm sứ men lam", "miến dong Cự Đà loại ngon")]
+    found = fits_among(needs, [mien])
+    assert [[f.producer_id for f in fits] for fits in found] == [[mien], [], [mien]]
+    assert fits_among([], [mien]) == [] and fits_among(needs, []) == [[], [], []]
 
 
 def test_need_for_rfq_reads_an_rfq_like_object(app):
