@@ -71,7 +71,9 @@ test-postgres: install
 	fi
 
 bench: install
+	$(BIN)/python -m pip install -q -r bench/requirements.txt
 	$(BIN)/python bench/search_bench.py
+	$(BIN)/python bench/schedule_bench.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,1 @@
+"""Trade-connection forums: events, registration, B2B meetings, schedule, check-in, outcomes."""
