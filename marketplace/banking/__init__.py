@@ -1,0 +1,1 @@
+"""Producers' bank accounts and VietQR bank-transfer codes (EMVCo, NAPAS 24/7)."""
