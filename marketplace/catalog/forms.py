@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -106,6 +107,11 @@ class ProductForm(FlaskForm):
         default="province",
     )
     cert_issued_on = LocalDateField(_l("Ngày cấp"))
+    cert_scan = FileField(
+        _l("Bản chụp giấy chứng nhận (PDF hoặc ảnh, tối đa 5 MB)"),
+        render_kw={"accept": "application/pdf,image/jpeg,image/png,image/webp"},
+    )
+    cert_scan_remove = BooleanField(_l("Xoá bản chụp hiện có"))
 
     def fill_from(self, product: Product) -> None:
         """Pre-fill on GET from a stored product."""
@@ -144,6 +150,13 @@ class ProductForm(FlaskForm):
             monthly_capacity=self.monthly_capacity.data,
             certifications=list(self.certifications.data or []) + others,
         )
+
+    def scan_upload(self, limit: int) -> bytes | None:
+        """The bytes of the chosen scan file (at most limit + 1 of them), or None if none was chosen."""
+        storage = self.cert_scan.data
+        if storage is None or not getattr(storage, "filename", ""):
+            return None
+        return storage.read(limit + 1)
 
     def certificate_data(self) -> CertificateData:
         return CertificateData(

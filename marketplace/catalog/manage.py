@@ -5,12 +5,12 @@ user manages the product's producer (else 403). Unknown ids → 404. Every chang
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
-from marketplace.catalog import services
+from marketplace.catalog import scans, services
 from marketplace.catalog.forms import HideForm, NewProductForm, ProductForm
 from marketplace.catalog.models import PRODUCT_STATUSES, Product
 from marketplace.catalog.views import bp
@@ -50,6 +50,31 @@ def _show_error(form, error: ServiceError) -> None:
 
 def _edit_url(product: Product, anchor: str | None = None) -> str:
     return url_for("catalog.edit_product", product_id=product.id, _anchor=anchor)
+
+
+def _scan_name(product: Product) -> str:
+    return product.certificate.scan_filename if product.certificate is not None else ""
+
+
+def _apply_scan(form: ProductForm, product: Product) -> None:
+    """Attach the chosen scan, or remove the current one when asked (same transaction)."""
+    data = form.scan_upload(scans.max_bytes())
+    if data is not None:
+        services.attach_certificate_scan(current_user, product, data)
+    elif form.cert_scan_remove.data and _scan_name(product):
+        services.remove_certificate_scan(current_user, product)
+
+
+def _drop_old_scan(old: str, product: Product) -> None:
+    """After the commit: delete the file of a scan that was replaced, removed or lost with its certificate."""
+    if old and old != _scan_name(product):
+        scans.remove(old)
+
+
+def _ask_scan_again(form: ProductForm) -> None:
+    """Browsers never send a chosen file twice: say so when the form comes back with errors."""
+    if form.scan_upload(0) is not None and not form.cert_scan.errors:
+        form.cert_scan.errors = [_("Vui lòng chọn lại tệp bản chụp trước khi lưu.")]
 
 
 # --------------------------------------------------------------------------- list, create, edit
@@ -93,6 +118,7 @@ def new_product():
         producer = next(p for p in producers if str(p.id) == form.producer_id.data)
         try:
             item = services.create_product(current_user, producer, form.product_data(), form.certificate_data())
+            _apply_scan(form, item)
         except ServiceError as error:
             db.session.rollback()
             _show_error(form, error)
@@ -100,6 +126,8 @@ def new_product():
             db.session.commit()
             flash(_("Đã lưu bản nháp “%(name)s”. Thêm ảnh rồi đăng bán khi sẵn sàng.", name=item.name), "success")
             return redirect(_edit_url(item, "images"))
+    if request.method == "POST":
+        _ask_scan_again(form)
     return render_template("catalog/form.html", form=form, product=None, units=UNITS)
 
 
@@ -110,16 +138,21 @@ def edit_product(product_id: int):
     form = ProductForm()
     if request.method == "GET":
         form.fill_from(item)
+    old_scan = _scan_name(item)
     if form.validate_on_submit():
         try:
             services.update_product(current_user, item, form.product_data(), form.certificate_data())
+            _apply_scan(form, item)
         except ServiceError as error:
             db.session.rollback()
             _show_error(form, error)
         else:
             db.session.commit()
+            _drop_old_scan(old_scan, item)
             flash(_("Đã lưu thay đổi."), "success")
             return redirect(_edit_url(item))
+    if request.method == "POST":
+        _ask_scan_again(form)
     return render_template(
         "catalog/form.html",
         form=form,
@@ -128,6 +161,30 @@ def edit_product(product_id: int):
         max_images=services.max_images(),
         publish_problems=services.publish_problems(item),
     )
+
+
+@bp.get("/my/products/<int:product_id>/certificate/scan")
+def certificate_scan(product_id: int):
+    """The certificate's scan, for the product's managers and organisers only (404 to anyone else)."""
+    item = db.session.get(Product, product_id)
+    if item is None or not services.can_see_certificate_scan(current_user, item):
+        abort(404)
+    path = scans.path_of(_scan_name(item))
+    if path is None or not path.is_file():
+        abort(404)
+    ext = path.suffix.lstrip(".")
+    response = send_file(
+        path,
+        mimetype=scans.content_type(path.name),
+        download_name=f"chung-nhan-ocop-{item.ref}.{ext}",
+        conditional=True,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"  # never in a shared cache
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if ext != "pdf":
+        response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    return response
 
 
 # --------------------------------------------------------------------------- status

@@ -429,11 +429,59 @@ def set_certificate(product: Product, data: CertificateData | None) -> None:
     cert.issued_on = data.issued_on
     cert.expires_on = certificate_expiry(data.issued_on)
     if changed:  # a changed certificate is a new claim: back to the organisers' review queue
-        cert.verified = False
-        cert.verified_at = None
-        cert.rejected_reason = ""
-        cert.reviewed_by_id = None
-        cert.reviewed_at = None
+        _back_to_review(cert)
+
+
+def _back_to_review(cert: Certificate) -> None:
+    """Unverified and not rejected: the certificate waits in the organisers' review queue again."""
+    cert.verified = False
+    cert.verified_at = None
+    cert.rejected_reason = ""
+    cert.reviewed_by_id = None
+    cert.reviewed_at = None
+
+
+# --------------------------------------------------------------------------- certificate scans
+
+
+def can_see_certificate_scan(user, product: Product) -> bool:
+    """The product's managers and organisers/admins; nobody else may know a scan exists."""
+    return is_staff(user) or can_manage(user, product)
+
+
+def attach_certificate_scan(user, product: Product, data: bytes) -> str:
+    """Store a scan (PDF or photo, checked by content) of the product's OCOP certificate.
+
+    Replacing the scan of a verified certificate sends it back to the review queue, and so does
+    any new scan of a rejected one (the producer's answer to the rejection). Returns the name of
+    the scan it replaces ('' if none): the caller deletes that file after the commit."""
+    from marketplace.catalog import scans
+
+    _require_manager(user, product)
+    cert = product.certificate
+    if cert is None or not cert.stars:
+        raise ServiceError("cert_scan", _("Hãy nhập thông tin giấy chứng nhận OCOP trước khi gửi bản chụp."))
+    old = cert.scan_filename or ""
+    name = scans.store(data, field="cert_scan")
+    cert.scan_filename = name
+    if (old and cert.verified) or cert.rejected_reason:
+        _back_to_review(cert)
+    product.updated_at = utcnow()
+    db.session.flush()
+    return old
+
+
+def remove_certificate_scan(user, product: Product) -> str:
+    """Forget the scan; returns its file name for the caller to delete after the commit."""
+    _require_manager(user, product)
+    cert = product.certificate
+    if cert is None or not cert.scan_filename:
+        raise ServiceError("cert_scan", _("Chứng nhận này chưa có bản chụp."))
+    old = cert.scan_filename
+    cert.scan_filename = ""
+    product.updated_at = utcnow()
+    db.session.flush()
+    return old
 
 
 def new_product_ref() -> str:
@@ -533,6 +581,9 @@ def hide_product(staff, product: Product, reason: str) -> None:
         raise ServiceError("reason", _("Lý do tối đa 2.000 ký tự."))
     product.hidden = True
     product.hidden_reason = reason
+    from marketplace.dashboard.audit import log_action
+
+    log_action(staff, "product.hide", "product", product.id, product.name, reason)
     db.session.flush()
 
 
@@ -540,6 +591,9 @@ def unhide_product(staff, product: Product) -> None:
     _require_staff(staff)
     product.hidden = False
     product.hidden_reason = ""
+    from marketplace.dashboard.audit import log_action
+
+    log_action(staff, "product.unhide", "product", product.id, product.name)
     db.session.flush()
 
 

@@ -43,3 +43,15 @@ class ReportForm(FlaskForm):
             Length(min=3, max=500, message=_l("Lý do từ 3 đến 500 ký tự.")),
         ],
     )
+
+
+class ModerationForm(FlaskForm):
+    """Every moderation action (hide, restore, suspend, dismiss) records a reason."""
+
+    reason = TextAreaField(
+        _l("Lý do"),
+        validators=[
+            DataRequired(_l("Vui lòng nêu lý do (ít nhất 3 ký tự).")),
+            Length(min=3, max=500, message=_l("Lý do từ 3 đến 500 ký tự.")),
+        ],
+    )

@@ -17,6 +17,10 @@ from marketplace.core.dates import today
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.models import utcnow
 from marketplace.core.vn_text import clean_line, nfc
+from marketplace.dashboard.audit import AUDIT_ACTIONS as AUDIT_ACTIONS  # re-exported for the views
+from marketplace.dashboard.audit import LEGACY_ACTIONS as LEGACY_ACTIONS
+from marketplace.dashboard.audit import action_label as action_label
+from marketplace.dashboard.audit import audit_reason, log_action
 from marketplace.dashboard.models import AuditLog, CertificateReminder, DashboardTarget, ListingReport
 from marketplace.data import OCOP_GROUPS, OCOP_GROUPS_2019, PRODUCER_KINDS
 from marketplace.extensions import db
@@ -27,14 +31,6 @@ REMINDER_DAYS = (90, 30)
 EXPIRING_DAYS = 90
 SCHEMES = ("2023", "2019")
 TARGET_KEY = "rated_products"
-AUDIT_ACTIONS = (
-    "certificate.verify",
-    "certificate.reject",
-    "target.update",
-    "listing.hide",
-    "listing.restore",
-    "listing.dismiss",
-)
 # 2023 groups that map onto one 2019 group when the product has no ocop_group_2019.
 _SAME_IN_2019 = ("food", "beverage", "herbal", "tourism")
 UNKNOWN_2019 = "unknown"
@@ -46,27 +42,6 @@ def _require_staff(user) -> None:
 
 
 # --------------------------------------------------------------------------- audit log
-
-
-def log_action(
-    actor: User | None,
-    action: str,
-    object_type: str = "",
-    object_id: int | None = None,
-    label: str = "",
-    reason: str = "",
-) -> AuditLog:
-    entry = AuditLog(
-        actor_id=actor.id if actor is not None else None,
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        object_label=label[:300],
-        reason=reason,
-    )
-    db.session.add(entry)
-    db.session.flush()
-    return entry
 
 
 def audit_stmt(action: str | None = None, actor_id: int | None = None, object_type: str | None = None) -> sa.Select:
@@ -518,7 +493,12 @@ def table_xlsx(table: StatTable) -> bytes:
     return buffer.getvalue()
 
 
-# --------------------------------------------------------------------------- listing moderation
+# --------------------------------------------------------------------------- moderation queue
+#
+# One queue for organisers: reported listings (ListingReport, here), reported messages (the
+# inquiries feature's Report) and their authors. Every action needs a reason, recorded in the
+# audit log. Messages, RFQs and users are changed through marketplace.inquiries.moderation (its
+# services log the action); listings through the catalog's hide_product / unhide_product.
 
 
 def _moderation_reason(text: str | None, required: bool = True) -> str:
@@ -587,6 +567,7 @@ def _close_reports(staff: User, product: Product, status: str) -> None:
 
 
 def hide_listing(staff: User, product: Product, reason: str) -> None:
+    """Hide a listing (catalog.hide_product logs `product.hide`) and close its open reports."""
     from marketplace.catalog.services import hide_product
 
     _require_staff(staff)
@@ -595,25 +576,129 @@ def hide_listing(staff: User, product: Product, reason: str) -> None:
     reason = _moderation_reason(reason)
     hide_product(staff, product, reason)
     _close_reports(staff, product, "hidden")
-    log_action(staff, "listing.hide", "product", product.id, product.name, reason)
     db.session.flush()
 
 
 def restore_listing(staff: User, product: Product, reason: str) -> None:
+    """Show a hidden listing again (catalog.unhide_product logs `product.unhide` with the reason)."""
     from marketplace.catalog.services import unhide_product
 
     _require_staff(staff)
     if not product.hidden:
         raise ServiceError(None, _("Sản phẩm này đang hiển thị."))
-    reason = _moderation_reason(reason, required=False)
-    unhide_product(staff, product)
-    log_action(staff, "listing.restore", "product", product.id, product.name, reason)
+    reason = _moderation_reason(reason)
+    with audit_reason(reason):
+        unhide_product(staff, product)
     db.session.flush()
 
 
 def dismiss_reports(staff: User, product: Product, reason: str) -> None:
     _require_staff(staff)
-    reason = _moderation_reason(reason, required=False)
+    reason = _moderation_reason(reason)
+    if not db.session.scalar(
+        sa.select(ListingReport.id).where(ListingReport.product_id == product.id, ListingReport.status == "open")
+    ):
+        raise ServiceError(None, _("Sản phẩm này không còn báo cáo nào đang chờ."))
     _close_reports(staff, product, "dismissed")
     log_action(staff, "listing.dismiss", "product", product.id, product.name, reason)
     db.session.flush()
+
+
+# Reported messages and their authors (the inquiries feature's reports).
+
+
+def message_reports_stmt() -> sa.Select:
+    """Open reports of messages, oldest first (the same queue as the inquiries reports page)."""
+    from marketplace.inquiries.models import Report
+
+    return sa.select(Report).where(Report.status == "open").order_by(Report.created_at, Report.id)
+
+
+def hidden_messages_stmt() -> sa.Select:
+    from marketplace.inquiries.models import Message
+
+    return sa.select(Message).where(Message.hidden.is_(True)).order_by(Message.id.desc())
+
+
+def hidden_rfqs_stmt() -> sa.Select:
+    from marketplace.inquiries.models import Rfq
+
+    return sa.select(Rfq).where(Rfq.hidden.is_(True)).order_by(Rfq.id.desc())
+
+
+def suspended_users_stmt() -> sa.Select:
+    return sa.select(User).where(User.suspended.is_(True)).order_by(User.name, User.id)
+
+
+def hide_message(staff: User, message, reason: str) -> None:
+    """Hide a reported message; its open reports are closed (inquiries logs `message.hide`)."""
+    from marketplace.inquiries import moderation
+
+    _require_staff(staff)
+    moderation.hide_message(staff, message, _moderation_reason(reason))
+
+
+def restore_message(staff: User, message, reason: str) -> None:
+    from marketplace.inquiries import moderation
+
+    _require_staff(staff)
+    if not message.hidden:
+        raise ServiceError(None, _("Tin nhắn này đang hiển thị."))
+    with audit_reason(_moderation_reason(reason)):
+        moderation.unhide_message(staff, message)
+
+
+def dismiss_message_report(staff: User, report, reason: str) -> None:
+    from marketplace.inquiries import moderation
+
+    _require_staff(staff)
+    with audit_reason(_moderation_reason(reason)):
+        moderation.dismiss_report(staff, report)
+
+
+def restore_rfq(staff: User, rfq, reason: str) -> None:
+    from marketplace.inquiries import moderation
+
+    _require_staff(staff)
+    if not rfq.hidden:
+        raise ServiceError(None, _("Yêu cầu báo giá này đang hiển thị."))
+    with audit_reason(_moderation_reason(reason)):
+        moderation.unhide_rfq(staff, rfq)
+
+
+def suspend_user(staff: User, user: User, reason: str) -> None:
+    """Lock an account (signed out everywhere, open RFQs hidden); inquiries logs `user.suspend`."""
+    from marketplace.inquiries import moderation
+
+    _require_staff(staff)
+    if user.suspended:
+        raise ServiceError(None, _("Tài khoản này đã bị tạm khóa."))
+    moderation.suspend_user(staff, user, _moderation_reason(reason))
+
+
+def unsuspend_user(staff: User, user: User, reason: str) -> None:
+    from marketplace.inquiries import moderation
+
+    _require_staff(staff)
+    if not user.suspended:
+        raise ServiceError(None, _("Tài khoản này không bị khóa."))
+    if user.has_role("admin") and not staff.has_role("admin"):
+        raise NotAllowed()
+    with audit_reason(_moderation_reason(reason)):
+        moderation.unsuspend_user(staff, user)
+
+
+def moderation_counts() -> dict[str, int]:
+    """How many items wait in each part of the queue (the dashboard's overview)."""
+
+    def count(stmt: sa.Select) -> int:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+
+    return {
+        "listings": count(reported_products_stmt()),
+        "messages": count(message_reports_stmt()),
+        "hidden_products": count(hidden_products_stmt()),
+        "hidden_messages": count(hidden_messages_stmt()),
+        "hidden_rfqs": count(hidden_rfqs_stmt()),
+        "suspended": count(suspended_users_stmt()),
+    }

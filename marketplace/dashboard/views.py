@@ -6,12 +6,13 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from marketplace.accounts.models import User
 from marketplace.catalog.models import Certificate, Product
 from marketplace.core.auth import login_required, role_required
-from marketplace.core.errors import ServiceError
+from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.pagination import page_arg, paginate
 from marketplace.dashboard import services
-from marketplace.dashboard.forms import RejectForm, ReportForm, TargetForm
+from marketplace.dashboard.forms import ModerationForm, RejectForm, ReportForm, TargetForm
 from marketplace.extensions import db
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -33,6 +34,7 @@ def index():
         expiring=services.expiring_count(),
         total=services.product_total(),
         progress=services.target_progress(),
+        moderation=services.moderation_counts(),
     )
 
 
@@ -96,7 +98,7 @@ def expiring():
 @staff_only
 def audit():
     action = request.args.get("action") or None
-    if action not in services.AUDIT_ACTIONS:
+    if action not in services.AUDIT_ACTIONS and action not in services.LEGACY_ACTIONS:
         action = None
     actor_id = page_arg(request.args.get("actor"), default=0) or None
     page = paginate(services.audit_stmt(action, actor_id), page_arg(request.args.get("page")), PER_PAGE)
@@ -105,6 +107,7 @@ def audit():
         page=page,
         actions=services.AUDIT_ACTIONS,
         action=action,
+        action_label=services.action_label,
         actors=services.audit_actors(),
         actor_id=actor_id,
     )
@@ -208,42 +211,114 @@ def report_listing(product_id: int):
 @bp.get("/moderation")
 @staff_only
 def moderation():
-    page = paginate(services.reported_products_stmt(), page_arg(request.args.get("page")), PER_PAGE)
-    hidden = paginate(services.hidden_products_stmt(), page_arg(request.args.get("hidden_page")), PER_PAGE)
+    args = request.args
+
+    def page_of(stmt, name: str):
+        return paginate(stmt, page_arg(args.get(name)), PER_PAGE)
+
+    listings = page_of(services.reported_products_stmt(), "page")
     return render_template(
         "dashboard/moderation.html",
-        page=page,
-        reports=services.open_reports([p.id for p in page.items]),
-        hidden=hidden,
+        page=listings,
+        reports=services.open_reports([p.id for p in listings.items]),
+        message_reports=page_of(services.message_reports_stmt(), "messages_page"),
+        hidden=page_of(services.hidden_products_stmt(), "hidden_page"),
+        hidden_messages=page_of(services.hidden_messages_stmt(), "hidden_messages_page"),
+        hidden_rfqs=page_of(services.hidden_rfqs_stmt(), "rfqs_page"),
+        suspended=page_of(services.suspended_users_stmt(), "users_page"),
+        counts=services.moderation_counts(),
+        link_of=_thread_link,
     )
 
 
-def _moderate(product_id: int, action, done: str):
-    product = _product_or_404(product_id)
+def _thread_link(thread) -> str:
+    from marketplace.inquiries.messaging import link_of
+
+    return link_of(thread)
+
+
+def _moderate(model, object_id: int, action, done: str, anchor: str):
+    target = db.session.get(model, object_id)
+    if target is None:
+        abort(404)
+    form = ModerationForm()
+    if not form.validate():
+        for message in form.reason.errors:
+            flash(message, "error")
+        return redirect(url_for("dashboard.moderation", _anchor=anchor))
     try:
-        action(current_user, product, request.form.get("reason", ""))
+        action(current_user, target, form.reason.data)
+    except NotAllowed:
+        db.session.rollback()
+        abort(403)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
     else:
         db.session.commit()
         flash(done, "success")
-    return redirect(url_for("dashboard.moderation"))
+    return redirect(url_for("dashboard.moderation", _anchor=anchor))
 
 
 @bp.post("/moderation/<int:product_id>/hide")
 @staff_only
 def hide_listing(product_id: int):
-    return _moderate(product_id, services.hide_listing, _("Đã ẩn sản phẩm."))
+    return _moderate(Product, product_id, services.hide_listing, _("Đã ẩn sản phẩm."), "listings")
 
 
 @bp.post("/moderation/<int:product_id>/restore")
 @staff_only
 def restore_listing(product_id: int):
-    return _moderate(product_id, services.restore_listing, _("Sản phẩm đã hiển thị trở lại."))
+    return _moderate(
+        Product, product_id, services.restore_listing, _("Sản phẩm đã hiển thị trở lại."), "hidden-products"
+    )
 
 
 @bp.post("/moderation/<int:product_id>/dismiss")
 @staff_only
 def dismiss_reports(product_id: int):
-    return _moderate(product_id, services.dismiss_reports, _("Đã bỏ qua các báo cáo."))
+    return _moderate(Product, product_id, services.dismiss_reports, _("Đã bỏ qua các báo cáo."), "listings")
+
+
+@bp.post("/moderation/messages/<int:message_id>/hide")
+@staff_only
+def hide_message(message_id: int):
+    from marketplace.inquiries.models import Message
+
+    return _moderate(Message, message_id, services.hide_message, _("Đã ẩn tin nhắn."), "messages")
+
+
+@bp.post("/moderation/messages/<int:message_id>/restore")
+@staff_only
+def restore_message(message_id: int):
+    from marketplace.inquiries.models import Message
+
+    return _moderate(Message, message_id, services.restore_message, _("Đã hiện lại tin nhắn."), "hidden-messages")
+
+
+@bp.post("/moderation/message-reports/<int:report_id>/dismiss")
+@staff_only
+def dismiss_message_report(report_id: int):
+    from marketplace.inquiries.models import Report
+
+    return _moderate(Report, report_id, services.dismiss_message_report, _("Đã bỏ qua báo cáo."), "messages")
+
+
+@bp.post("/moderation/rfqs/<int:rfq_id>/restore")
+@staff_only
+def restore_rfq(rfq_id: int):
+    from marketplace.inquiries.models import Rfq
+
+    return _moderate(Rfq, rfq_id, services.restore_rfq, _("Đã hiện lại yêu cầu báo giá."), "hidden-rfqs")
+
+
+@bp.post("/moderation/users/<int:user_id>/suspend")
+@staff_only
+def suspend_user(user_id: int):
+    return _moderate(User, user_id, services.suspend_user, _("Đã tạm khóa tài khoản."), "messages")
+
+
+@bp.post("/moderation/users/<int:user_id>/unsuspend")
+@staff_only
+def unsuspend_user(user_id: int):
+    return _moderate(User, user_id, services.unsuspend_user, _("Đã mở khóa tài khoản."), "suspended")

@@ -75,6 +75,9 @@ def hide_message(staff: User, message: Message, reason: str) -> Message:
         report.status = "hidden"
         report.handled_by_id = staff.id
         report.handled_at = now
+    from marketplace.dashboard.audit import log_action
+
+    log_action(staff, "message.hide", "message", message.id, message.body[:120], text)
     db.session.flush()
     return message
 
@@ -83,6 +86,9 @@ def unhide_message(staff: User, message: Message) -> Message:
     _require_staff(staff)
     message.hidden = False
     message.hidden_reason = ""
+    from marketplace.dashboard.audit import log_action
+
+    log_action(staff, "message.unhide", "message", message.id, message.body[:120])
     db.session.flush()
     return message
 
@@ -94,6 +100,9 @@ def dismiss_report(staff: User, report: Report) -> Report:
     report.status = "dismissed"
     report.handled_by_id = staff.id
     report.handled_at = utcnow()
+    from marketplace.dashboard.audit import log_action
+
+    log_action(staff, "message_report.dismiss", "message_report", report.id, report.message.body[:120])
     db.session.flush()
     return report
 
@@ -103,6 +112,9 @@ def hide_rfq(staff: User, rfq: Rfq, reason: str) -> Rfq:
     text = _reason(reason)
     rfq.hidden = True
     rfq.hidden_reason = text
+    from marketplace.dashboard.audit import log_action
+
+    log_action(staff, "rfq.hide", "rfq", rfq.id, rfq.title, text)
     db.session.flush()
     notify(
         [rfq.buyer],
@@ -117,6 +129,9 @@ def unhide_rfq(staff: User, rfq: Rfq) -> Rfq:
     _require_staff(staff)
     rfq.hidden = False
     rfq.hidden_reason = ""
+    from marketplace.dashboard.audit import log_action
+
+    log_action(staff, "rfq.unhide", "rfq", rfq.id, rfq.title)
     db.session.flush()
     return rfq
 
@@ -134,6 +149,9 @@ def suspend_user(staff: User, user: User, reason: str) -> User:
     for rfq in db.session.scalars(sa.select(Rfq).where(Rfq.buyer_id == user.id, Rfq.status == "open")):
         rfq.hidden = True
         rfq.hidden_reason = text
+    from marketplace.dashboard.audit import log_action
+
+    log_action(staff, "user.suspend", "user", user.id, f"{user.name} · {user.email}", text)
     db.session.flush()
     return user
 
@@ -141,5 +159,8 @@ def suspend_user(staff: User, user: User, reason: str) -> User:
 def unsuspend_user(staff: User, user: User) -> User:
     _require_staff(staff)
     user.suspended = False
+    from marketplace.dashboard.audit import log_action
+
+    log_action(staff, "user.unsuspend", "user", user.id, f"{user.name} · {user.email}")
     db.session.flush()
     return user

@@ -538,6 +538,9 @@ def approve_claim(organiser: User, claim: ProducerClaim) -> ProducerClaim:
     user = claim.user
     producer.managers.append(user)
     user.roles = user.roles | {"producer"}
+    from marketplace.dashboard.audit import log_action
+
+    log_action(organiser, "claim.approve", "producer_claim", claim.id, f"{producer.name} · {user.email}")
     queue_mail(
         user.email,
         _("Yêu cầu nhận quản lý “%(name)s” đã được duyệt", name=producer.name),
@@ -561,6 +564,9 @@ def reject_claim(organiser: User, claim: ProducerClaim, reason: str) -> Producer
         raise ServiceError(None, _("Yêu cầu này đã được xử lý."))
     _decide(claim, organiser, "rejected", reason)
     user = claim.user
+    from marketplace.dashboard.audit import log_action
+
+    log_action(organiser, "claim.reject", "producer_claim", claim.id, f"{claim.producer.name} · {user.email}", reason)
     queue_mail(
         user.email,
         _("Yêu cầu nhận quản lý “%(name)s” chưa được chấp thuận", name=claim.producer.name),
@@ -622,6 +628,9 @@ def create_invitation(
     )
     db.session.add(invitation)
     db.session.flush()
+    from marketplace.dashboard.audit import log_action
+
+    log_action(organiser, "producer.invite", "producer", producer.id, f"{producer.name} · {email}")
     link = link_for(token)
     days = max(1, int(current_app.config["INVITATION_MAX_AGE"]) // 86400)
     queue_mail(

@@ -454,6 +454,9 @@ def approve(reviewer: User, point: SalesPoint, answers: Mapping[str, bool], note
     note = limit_length(nfc(note).replace("\r\n", "\n"), "reason", 2000)
     _transition(point, ("pending",), "approved")
     review = _record(point, reviewer, "approved", note, checklist)
+    from marketplace.dashboard.audit import log_action
+
+    log_action(reviewer, "sales_point.approve", "sales_point", point.id, f"{point.name} ({point.ref})", note)
     _notify_owner(
         point,
         _("Điểm bán “%(name)s” đã được duyệt", name=point.name),
@@ -473,6 +476,9 @@ def reject(reviewer: User, point: SalesPoint, reason: str, answers: Mapping[str,
     reason = _reason(reason, _("Vui lòng nêu lý do từ chối để người đăng ký bổ sung."))
     _transition(point, ("pending",), "rejected")
     review = _record(point, reviewer, "rejected", reason, _checklist(answers))
+    from marketplace.dashboard.audit import log_action
+
+    log_action(reviewer, "sales_point.reject", "sales_point", point.id, f"{point.name} ({point.ref})", reason)
     _notify_owner(
         point,
         _("Hồ sơ điểm bán “%(name)s” chưa được duyệt", name=point.name),
@@ -492,6 +498,9 @@ def suspend(reviewer: User, point: SalesPoint, reason: str) -> SalesPointReview:
     reason = _reason(reason, _("Vui lòng nêu lý do tạm ngừng."))
     _transition(point, ("approved",), "suspended")
     review = _record(point, reviewer, "suspended", reason, {})
+    from marketplace.dashboard.audit import log_action
+
+    log_action(reviewer, "sales_point.suspend", "sales_point", point.id, f"{point.name} ({point.ref})", reason)
     _notify_owner(
         point,
         _("Điểm bán “%(name)s” bị tạm ngừng hiển thị", name=point.name),
@@ -511,6 +520,9 @@ def reinstate(reviewer: User, point: SalesPoint, note: str = "") -> SalesPointRe
     note = limit_length(nfc(note).replace("\r\n", "\n"), "reason", 2000)
     _transition(point, ("suspended",), "approved")
     review = _record(point, reviewer, "reinstated", note, {})
+    from marketplace.dashboard.audit import log_action
+
+    log_action(reviewer, "sales_point.reinstate", "sales_point", point.id, f"{point.name} ({point.ref})", note)
     _notify_owner(
         point,
         _("Điểm bán “%(name)s” hiển thị trở lại", name=point.name),

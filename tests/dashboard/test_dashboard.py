@@ -357,12 +357,19 @@ def test_report_hide_restore_flow(app, client, organiser):
     assert hidden.hidden and hidden.hidden_reason == "Ảnh sai sự thật"
     assert db.session.scalars(sa.select(ListingReport)).one().status == "hidden"
     assert "Không có báo cáo nào đang chờ xử lý." in client.get("/dashboard/moderation").get_data(as_text=True)
+    client.post(f"/dashboard/moderation/{product.id}/restore", data={"reason": ""})  # a reason is required
+    db.session.expire_all()
+    assert db.session.get(type(product), product.id).hidden is True
     client.post(f"/dashboard/moderation/{product.id}/restore", data={"reason": "Đã sửa ảnh"})
     db.session.expire_all()
     assert db.session.get(type(product), product.id).hidden is False
-    actions = [e.action for e in db.session.scalars(sa.select(AuditLog).order_by(AuditLog.id))]
-    assert actions == ["listing.hide", "listing.restore"]
-    assert "Ảnh sai sự thật" in client.get("/dashboard/audit?action=listing.hide").get_data(as_text=True)
+    entries = db.session.scalars(sa.select(AuditLog).order_by(AuditLog.id)).all()
+    assert [(e.action, e.reason) for e in entries] == [
+        ("product.hide", "Ảnh sai sự thật"),
+        ("product.unhide", "Đã sửa ảnh"),
+    ]
+    assert "Ảnh sai sự thật" in client.get("/dashboard/audit?action=product.hide").get_data(as_text=True)
+    assert "Ảnh sai sự thật" not in client.get("/dashboard/audit?action=product.unhide").get_data(as_text=True)
 
 
 def test_dismiss_reports(app, client, organiser):
@@ -372,10 +379,16 @@ def test_dismiss_reports(app, client, organiser):
     services.report_listing(make_user(roles=("buyer",)), product, "Giá không đúng")
     db.session.commit()
     login(client, organiser)
-    client.post(f"/dashboard/moderation/{product.id}/dismiss", data={"reason": ""})
+    client.post(f"/dashboard/moderation/{product.id}/dismiss", data={"reason": ""})  # a reason is required
+    assert db.session.scalars(sa.select(ListingReport)).one().status == "open"
+    client.post(f"/dashboard/moderation/{product.id}/dismiss", data={"reason": "Giá đã đúng"})
     assert db.session.scalars(sa.select(ListingReport)).one().status == "dismissed"
     assert db.session.get(type(product), product.id).hidden is False
-    assert db.session.scalars(sa.select(AuditLog)).one().action == "listing.dismiss"
+    log = db.session.scalars(sa.select(AuditLog)).one()
+    assert (log.action, log.reason) == ("listing.dismiss", "Giá đã đúng")
+    # Nothing left to dismiss: refused, nothing more logged.
+    client.post(f"/dashboard/moderation/{product.id}/dismiss", data={"reason": "Lần nữa"})
+    assert _count(AuditLog) == 1
 
 
 def _product_url(app, product) -> str:
