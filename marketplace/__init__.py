@@ -33,6 +33,7 @@ def create_app(config: type[Config] | Mapping | None = None, overrides: Mapping 
         app.config.from_mapping(overrides)
     _prepare_data_dir(app)
     register_extensions(app)
+    register_security(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_cli(app)
@@ -111,31 +112,40 @@ def select_locale() -> str:
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+def register_security(app: Flask) -> None:
+    from marketplace.core import security, sessions
+
+    security.init_app(app)
+    sessions.init_app(app)
+
+
+# Every feature's blueprint, in registration order ("module:attribute").
+BLUEPRINTS = (
+    "marketplace.core.views:bp",
+    "marketplace.accounts.views:bp",
+    "marketplace.catalog.views:bp",
+    "marketplace.producers.views:bp",
+    "marketplace.inquiries.views:bp",
+    "marketplace.sales_points.views:bp",
+    "marketplace.traceability.views:bp",
+    "marketplace.matching.views:bp",
+    "marketplace.dashboard.views:bp",
+    "marketplace.forums.day_views:bp",
+    "marketplace.forums.views:bp",
+    "marketplace.banking.views:bp",
+    "marketplace.payments.views:bp",
+)
+
+
 def register_blueprints(app: Flask) -> None:
-    from marketplace.accounts.views import bp as accounts_bp
+    from importlib import import_module
+
     from marketplace.api import bp as api_bp
-    from marketplace.catalog.views import bp as catalog_bp
-    from marketplace.core.views import bp as core_bp
-    from marketplace.producers.views import bp as producers_bp
 
-    for blueprint in (core_bp, accounts_bp, catalog_bp, producers_bp):
-        app.register_blueprint(blueprint)
-    from marketplace.inquiries.views import bp as inquiries_bp
-
-    app.register_blueprint(inquiries_bp)
-    from marketplace.sales_points.views import bp as sales_points_bp
-
-    app.register_blueprint(sales_points_bp)
-    from marketplace.traceability.views import bp as traceability_bp
-
-    app.register_blueprint(traceability_bp)
-    from marketplace.matching.views import bp as matching_bp
-
-    app.register_blueprint(matching_bp)
-    from marketplace.dashboard.views import bp as dashboard_bp
-
-    app.register_blueprint(dashboard_bp)
-    csrf.exempt(api_bp)
+    for path in BLUEPRINTS:
+        module, attribute = path.split(":")
+        app.register_blueprint(getattr(import_module(module), attribute))
+    csrf.exempt(api_bp)  # token-less JSON API; the HTML forms keep CSRF
     app.register_blueprint(api_bp)
 
 
@@ -165,6 +175,9 @@ def register_cli(app: Flask) -> None:
     from marketplace.dashboard.cli import certificates_cli
 
     app.cli.add_command(certificates_cli)
+    from marketplace.forums.cli import forums_cli
+
+    app.cli.add_command(forums_cli)
 
 
 __all__ = ["create_app", "request"]

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: ba768483fcdf
+Revision ID: b1c07d4a60e9
 Revises: 
-Create Date: 2026-11-29 20:50:05.202487
+Create Date: 2026-11-29 22:38:47.886439
 
 """
 from alembic import op
@@ -11,7 +11,7 @@ import marketplace.core.models
 from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
-revision = 'ba768483fcdf'
+revision = 'b1c07d4a60e9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -129,6 +129,32 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_dashboard_targets')),
     sa.UniqueConstraint('key', name=op.f('uq_dashboard_targets_key'))
     )
+    op.create_table('forums',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('venue', sa.String(length=300), nullable=False),
+    sa.Column('district', sa.String(length=80), nullable=False),
+    sa.Column('starts_on', sa.Date(), nullable=False),
+    sa.Column('ends_on', sa.Date(), nullable=False),
+    sa.Column('registration_deadline', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('request_deadline', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('tables', sa.Integer(), nullable=False),
+    sa.Column('max_meetings_per_participant', sa.Integer(), nullable=False),
+    sa.Column('capacity_buyers', sa.Integer(), nullable=False),
+    sa.Column('capacity_producers', sa.Integer(), nullable=False),
+    sa.Column('fee_vnd', sa.BigInteger(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('scheduled_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_forums_created_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_forums'))
+    )
+    with op.batch_alter_table('forums', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forums_status'), ['status'], unique=False)
+
     op.create_table('notification_settings',
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('email_mode', sa.String(length=10), nullable=False),
@@ -156,6 +182,44 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_notifications_user_id'), ['user_id'], unique=False)
         batch_op.create_index('ix_notifications_user_unread', ['user_id', 'read_at'], unique=False)
 
+    op.create_table('producer_bank_account_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('producer_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=10), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('actor_email', sa.String(length=254), nullable=False),
+    sa.Column('old_bank_bin', sa.String(length=6), nullable=False),
+    sa.Column('old_account_number', sa.String(length=19), nullable=False),
+    sa.Column('old_holder_name', sa.String(length=100), nullable=False),
+    sa.Column('new_bank_bin', sa.String(length=6), nullable=False),
+    sa.Column('new_account_number', sa.String(length=19), nullable=False),
+    sa.Column('new_holder_name', sa.String(length=100), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("action IN ('created', 'updated', 'removed')", name=op.f('ck_producer_bank_account_changes_action')),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_producer_bank_account_changes_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_producer_bank_account_changes_producer_id_producers'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_producer_bank_account_changes'))
+    )
+    with op.batch_alter_table('producer_bank_account_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_producer_bank_account_changes_producer_id'), ['producer_id'], unique=False)
+
+    op.create_table('producer_bank_accounts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('producer_id', sa.Integer(), nullable=False),
+    sa.Column('bank_bin', sa.String(length=6), nullable=False),
+    sa.Column('account_number', sa.String(length=19), nullable=False),
+    sa.Column('holder_name', sa.String(length=100), nullable=False),
+    sa.Column('holder_name_ascii', sa.String(length=100), nullable=False),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_producer_bank_accounts_created_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_producer_bank_accounts_producer_id_producers'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_producer_bank_accounts_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_producer_bank_accounts')),
+    sa.UniqueConstraint('producer_id', name=op.f('uq_producer_bank_accounts_producer_id'))
+    )
     op.create_table('producer_claims',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('producer_id', sa.Integer(), nullable=False),
@@ -348,6 +412,60 @@ def upgrade():
     )
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificates_expires_on'), ['expires_on'], unique=False)
+
+    op.create_table('forum_registrations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('forum_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('producer_id', sa.Integer(), nullable=True),
+    sa.Column('organisation', sa.String(length=200), nullable=False),
+    sa.Column('contact_name', sa.String(length=120), nullable=False),
+    sa.Column('phone', sa.String(length=30), nullable=False),
+    sa.Column('email', sa.String(length=254), nullable=False),
+    sa.Column('offers', sa.Text(), nullable=False),
+    sa.Column('seeks', sa.Text(), nullable=False),
+    sa.Column('groups', sa.String(length=200), nullable=False),
+    sa.Column('opt_in_recommended', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('refusal_reason', sa.Text(), nullable=False),
+    sa.Column('decided_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('checkin_code', sa.String(length=40), nullable=False),
+    sa.Column('checked_in_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('checked_in_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['checked_in_by_id'], ['users.id'], name=op.f('fk_forum_registrations_checked_in_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_forum_registrations_decided_by_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['forum_id'], ['forums.id'], name=op.f('fk_forum_registrations_forum_id_forums'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_forum_registrations_producer_id_producers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_forum_registrations_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_forum_registrations')),
+    sa.UniqueConstraint('checkin_code', name=op.f('uq_forum_registrations_checkin_code')),
+    sa.UniqueConstraint('forum_id', 'user_id', name='uq_forum_registrations_forum_user')
+    )
+    with op.batch_alter_table('forum_registrations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forum_registrations_forum_id'), ['forum_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_registrations_producer_id'), ['producer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_registrations_status'), ['status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_registrations_user_id'), ['user_id'], unique=False)
+
+    op.create_table('forum_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('forum_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=120), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('starts_at', sa.Time(), nullable=False),
+    sa.Column('ends_at', sa.Time(), nullable=False),
+    sa.Column('meeting_minutes', sa.Integer(), nullable=False),
+    sa.Column('break_starts_at', sa.Time(), nullable=True),
+    sa.Column('break_ends_at', sa.Time(), nullable=True),
+    sa.CheckConstraint('meeting_minutes BETWEEN 15 AND 30', name=op.f('ck_forum_sessions_meeting_minutes')),
+    sa.ForeignKeyConstraint(['forum_id'], ['forums.id'], name=op.f('fk_forum_sessions_forum_id_forums'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_forum_sessions'))
+    )
+    with op.batch_alter_table('forum_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forum_sessions_forum_id'), ['forum_id'], unique=False)
 
     op.create_table('inquiries',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -561,6 +679,105 @@ def upgrade():
     with op.batch_alter_table('certificate_reminders', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_certificate_reminders_certificate_id'), ['certificate_id'], unique=False)
 
+    op.create_table('forum_registration_products',
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_forum_registration_products_product_id_products'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['registration_id'], ['forum_registrations.id'], name=op.f('fk_forum_registration_products_registration_id_forum_registrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('registration_id', 'product_id', name=op.f('pk_forum_registration_products'))
+    )
+    with op.batch_alter_table('forum_registration_products', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forum_registration_products_product_id'), ['product_id'], unique=False)
+
+    op.create_table('forum_registration_sessions',
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['registration_id'], ['forum_registrations.id'], name=op.f('fk_forum_registration_sessions_registration_id_forum_registrations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['forum_sessions.id'], name=op.f('fk_forum_registration_sessions_session_id_forum_sessions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('registration_id', 'session_id', name=op.f('pk_forum_registration_sessions'))
+    )
+    with op.batch_alter_table('forum_registration_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forum_registration_sessions_session_id'), ['session_id'], unique=False)
+
+    op.create_table('forum_slots',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('forum_id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('starts_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ends_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['forum_id'], ['forums.id'], name=op.f('fk_forum_slots_forum_id_forums'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['session_id'], ['forum_sessions.id'], name=op.f('fk_forum_slots_session_id_forum_sessions'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_forum_slots')),
+    sa.UniqueConstraint('session_id', 'position', name='uq_forum_slots_session_position')
+    )
+    with op.batch_alter_table('forum_slots', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forum_slots_forum_id'), ['forum_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_slots_session_id'), ['session_id'], unique=False)
+
+    op.create_table('payment_order_terms',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('quote_id', sa.Integer(), nullable=False),
+    sa.Column('deposit_percent', sa.Integer(), nullable=True),
+    sa.Column('sample_price_vnd', sa.BigInteger(), nullable=True),
+    sa.Column('updated_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('deposit_percent IS NULL OR (deposit_percent BETWEEN 1 AND 100)', name=op.f('ck_payment_order_terms_deposit_percent')),
+    sa.CheckConstraint('sample_price_vnd IS NULL OR sample_price_vnd > 0', name=op.f('ck_payment_order_terms_sample_price')),
+    sa.ForeignKeyConstraint(['quote_id'], ['quotes.id'], name=op.f('fk_payment_order_terms_quote_id_quotes'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['updated_by_id'], ['users.id'], name=op.f('fk_payment_order_terms_updated_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_order_terms')),
+    sa.UniqueConstraint('quote_id', name=op.f('uq_payment_order_terms_quote_id'))
+    )
+    op.create_table('payment_orders',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('reference', sa.String(length=20), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('producer_id', sa.Integer(), nullable=True),
+    sa.Column('quote_id', sa.Integer(), nullable=True),
+    sa.Column('forum_registration_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=12), nullable=False),
+    sa.Column('description', sa.String(length=300), nullable=False),
+    sa.Column('amount_vnd', sa.BigInteger(), nullable=False),
+    sa.Column('producer_share_vnd', sa.BigInteger(), nullable=False),
+    sa.Column('platform_fee_vnd', sa.BigInteger(), nullable=False),
+    sa.Column('refunded_vnd', sa.BigInteger(), nullable=False),
+    sa.Column('state', sa.String(length=20), nullable=False),
+    sa.Column('method', sa.String(length=16), nullable=False),
+    sa.Column('stripe_payment_intent_id', sa.String(length=100), nullable=True),
+    sa.Column('paid_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('transfer_marked_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('settlement_state', sa.String(length=12), nullable=False),
+    sa.Column('settled_on', sa.Date(), nullable=True),
+    sa.Column('settlement_reference', sa.String(length=100), nullable=False),
+    sa.Column('settled_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_vnd > 0', name=op.f('ck_payment_orders_amount_positive')),
+    sa.CheckConstraint('producer_share_vnd + platform_fee_vnd = amount_vnd', name=op.f('ck_payment_orders_shares_add_up')),
+    sa.CheckConstraint('refunded_vnd >= 0 AND refunded_vnd <= amount_vnd', name=op.f('ck_payment_orders_refund_within_amount')),
+    sa.ForeignKeyConstraint(['buyer_id'], ['users.id'], name=op.f('fk_payment_orders_buyer_id_users')),
+    sa.ForeignKeyConstraint(['forum_registration_id'], ['forum_registrations.id'], name=op.f('fk_payment_orders_forum_registration_id_forum_registrations'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['producer_id'], ['producers.id'], name=op.f('fk_payment_orders_producer_id_producers'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['quote_id'], ['quotes.id'], name=op.f('fk_payment_orders_quote_id_quotes'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['settled_by_id'], ['users.id'], name=op.f('fk_payment_orders_settled_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_orders')),
+    sa.UniqueConstraint('reference', name=op.f('uq_payment_orders_reference'))
+    )
+    with op.batch_alter_table('payment_orders', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_orders_buyer_id'), ['buyer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_orders_forum_registration_id'), ['forum_registration_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_orders_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_orders_method'), ['method'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_orders_producer_id'), ['producer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_orders_quote_id'), ['quote_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_orders_settlement_state'), ['settlement_state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_orders_state'), ['state'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_orders_stripe_payment_intent_id'), ['stripe_payment_intent_id'], unique=False)
+        batch_op.create_index('uq_payment_orders_open_quote_kind', ['quote_id', 'kind'], unique=True, sqlite_where=sa.text("quote_id IS NOT NULL AND state IN ('pending', 'failed', 'paid', 'partially_refunded')"), postgresql_where=sa.text("quote_id IS NOT NULL AND state IN ('pending', 'failed', 'paid', 'partially_refunded')"))
+        batch_op.create_index('uq_payment_orders_open_registration', ['forum_registration_id'], unique=True, sqlite_where=sa.text("forum_registration_id IS NOT NULL AND state IN ('pending', 'failed', 'paid', 'partially_refunded')"), postgresql_where=sa.text("forum_registration_id IS NOT NULL AND state IN ('pending', 'failed', 'paid', 'partially_refunded')"))
+
     op.create_table('threads',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('inquiry_id', sa.Integer(), nullable=True),
@@ -672,6 +889,39 @@ def upgrade():
     sa.ForeignKeyConstraint(['batch_id'], ['trace_batches.id'], name=op.f('fk_trace_scan_counters_batch_id_trace_batches'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('batch_id', name=op.f('pk_trace_scan_counters'))
     )
+    op.create_table('forum_meetings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('forum_id', sa.Integer(), nullable=False),
+    sa.Column('requester_id', sa.Integer(), nullable=False),
+    sa.Column('invitee_id', sa.Integer(), nullable=False),
+    sa.Column('origin', sa.String(length=12), nullable=False),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('score', sa.Float(), nullable=False),
+    sa.Column('reasons', sa.Text(), nullable=False),
+    sa.Column('expires_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('responded_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('slot_id', sa.Integer(), nullable=True),
+    sa.Column('table_no', sa.Integer(), nullable=True),
+    sa.Column('locked', sa.Boolean(), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('(slot_id IS NULL) = (table_no IS NULL)', name=op.f('ck_forum_meetings_slot_with_table')),
+    sa.CheckConstraint('requester_id <> invitee_id', name=op.f('ck_forum_meetings_distinct_sides')),
+    sa.ForeignKeyConstraint(['forum_id'], ['forums.id'], name=op.f('fk_forum_meetings_forum_id_forums'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['invitee_id'], ['forum_registrations.id'], name=op.f('fk_forum_meetings_invitee_id_forum_registrations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['requester_id'], ['forum_registrations.id'], name=op.f('fk_forum_meetings_requester_id_forum_registrations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['slot_id'], ['forum_slots.id'], name=op.f('fk_forum_meetings_slot_id_forum_slots'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_forum_meetings')),
+    sa.UniqueConstraint('forum_id', 'requester_id', 'invitee_id', name='uq_forum_meetings_pair'),
+    sa.UniqueConstraint('slot_id', 'table_no', name='uq_forum_meetings_slot_table')
+    )
+    with op.batch_alter_table('forum_meetings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forum_meetings_forum_id'), ['forum_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_meetings_invitee_id'), ['invitee_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_meetings_requester_id'), ['requester_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_meetings_slot_id'), ['slot_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_meetings_status'), ['status'], unique=False)
+
     op.create_table('messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('thread_id', sa.Integer(), nullable=False),
@@ -687,6 +937,74 @@ def upgrade():
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_messages_author_id'), ['author_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_messages_thread_id'), ['thread_id'], unique=False)
+
+    op.create_table('payment_attempts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('attempt_no', sa.Integer(), nullable=False),
+    sa.Column('payment_method_id', sa.String(length=100), nullable=False),
+    sa.Column('payment_intent_id', sa.String(length=100), nullable=True),
+    sa.Column('client_secret', sa.String(length=200), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('error', sa.String(length=500), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['payment_orders.id'], name=op.f('fk_payment_attempts_order_id_payment_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_attempts')),
+    sa.UniqueConstraint('order_id', 'attempt_no', name='uq_payment_attempts_order_attempt'),
+    sa.UniqueConstraint('payment_intent_id', name=op.f('uq_payment_attempts_payment_intent_id'))
+    )
+    with op.batch_alter_table('payment_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_attempts_order_id'), ['order_id'], unique=False)
+
+    op.create_table('payment_order_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=30), nullable=False),
+    sa.Column('from_state', sa.String(length=20), nullable=False),
+    sa.Column('to_state', sa.String(length=20), nullable=False),
+    sa.Column('cause', sa.String(length=20), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('stripe_event_id', sa.String(length=100), nullable=True),
+    sa.Column('note', sa.String(length=500), nullable=False),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_payment_order_events_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['order_id'], ['payment_orders.id'], name=op.f('fk_payment_order_events_order_id_payment_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_order_events'))
+    )
+    with op.batch_alter_table('payment_order_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_order_events_order_id'), ['order_id'], unique=False)
+
+    op.create_table('payment_refunds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('refund_no', sa.Integer(), nullable=False),
+    sa.Column('amount_vnd', sa.BigInteger(), nullable=False),
+    sa.Column('stripe_refund_id', sa.String(length=100), nullable=True),
+    sa.Column('reason', sa.String(length=300), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('amount_vnd > 0', name=op.f('ck_payment_refunds_amount_positive')),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_payment_refunds_actor_id_users'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['order_id'], ['payment_orders.id'], name=op.f('fk_payment_refunds_order_id_payment_orders'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_refunds')),
+    sa.UniqueConstraint('order_id', 'refund_no', name='uq_payment_refunds_order_no'),
+    sa.UniqueConstraint('stripe_refund_id', name=op.f('uq_payment_refunds_stripe_refund_id'))
+    )
+    with op.batch_alter_table('payment_refunds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_refunds_order_id'), ['order_id'], unique=False)
+
+    op.create_table('payment_stripe_events',
+    sa.Column('event_id', sa.String(length=100), nullable=False),
+    sa.Column('type', sa.String(length=60), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('outcome', sa.String(length=30), nullable=False),
+    sa.Column('received_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['order_id'], ['payment_orders.id'], name=op.f('fk_payment_stripe_events_order_id_payment_orders'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_payment_stripe_events'))
+    )
+    with op.batch_alter_table('payment_stripe_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_stripe_events_order_id'), ['order_id'], unique=False)
 
     op.create_table('thread_reads',
     sa.Column('thread_id', sa.Integer(), nullable=False),
@@ -710,6 +1028,38 @@ def upgrade():
     )
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_attachments_message_id'), ['message_id'], unique=False)
+
+    op.create_table('forum_meeting_outcomes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('result', sa.String(length=12), nullable=False),
+    sa.Column('deal_value_vnd', sa.BigInteger(), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('recorded_at', marketplace.core.models.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['meeting_id'], ['forum_meetings.id'], name=op.f('fk_forum_meeting_outcomes_meeting_id_forum_meetings'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['registration_id'], ['forum_registrations.id'], name=op.f('fk_forum_meeting_outcomes_registration_id_forum_registrations'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_forum_meeting_outcomes')),
+    sa.UniqueConstraint('meeting_id', 'registration_id', name='uq_forum_meeting_outcomes_meeting_registration')
+    )
+    with op.batch_alter_table('forum_meeting_outcomes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forum_meeting_outcomes_meeting_id'), ['meeting_id'], unique=False)
+
+    op.create_table('forum_meeting_seats',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('slot_id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['meeting_id'], ['forum_meetings.id'], name=op.f('fk_forum_meeting_seats_meeting_id_forum_meetings'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['registration_id'], ['forum_registrations.id'], name=op.f('fk_forum_meeting_seats_registration_id_forum_registrations'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['slot_id'], ['forum_slots.id'], name=op.f('fk_forum_meeting_seats_slot_id_forum_slots'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_forum_meeting_seats')),
+    sa.UniqueConstraint('slot_id', 'registration_id', name='uq_forum_meeting_seats_slot_registration')
+    )
+    with op.batch_alter_table('forum_meeting_seats', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_forum_meeting_seats_meeting_id'), ['meeting_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_meeting_seats_registration_id'), ['registration_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_forum_meeting_seats_slot_id'), ['slot_id'], unique=False)
 
     op.create_table('message_reports',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -740,16 +1090,50 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_message_reports_message_id'))
 
     op.drop_table('message_reports')
+    with op.batch_alter_table('forum_meeting_seats', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forum_meeting_seats_slot_id'))
+        batch_op.drop_index(batch_op.f('ix_forum_meeting_seats_registration_id'))
+        batch_op.drop_index(batch_op.f('ix_forum_meeting_seats_meeting_id'))
+
+    op.drop_table('forum_meeting_seats')
+    with op.batch_alter_table('forum_meeting_outcomes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forum_meeting_outcomes_meeting_id'))
+
+    op.drop_table('forum_meeting_outcomes')
     with op.batch_alter_table('attachments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_attachments_message_id'))
 
     op.drop_table('attachments')
     op.drop_table('thread_reads')
+    with op.batch_alter_table('payment_stripe_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_stripe_events_order_id'))
+
+    op.drop_table('payment_stripe_events')
+    with op.batch_alter_table('payment_refunds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_refunds_order_id'))
+
+    op.drop_table('payment_refunds')
+    with op.batch_alter_table('payment_order_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_order_events_order_id'))
+
+    op.drop_table('payment_order_events')
+    with op.batch_alter_table('payment_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_attempts_order_id'))
+
+    op.drop_table('payment_attempts')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_messages_thread_id'))
         batch_op.drop_index(batch_op.f('ix_messages_author_id'))
 
     op.drop_table('messages')
+    with op.batch_alter_table('forum_meetings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forum_meetings_status'))
+        batch_op.drop_index(batch_op.f('ix_forum_meetings_slot_id'))
+        batch_op.drop_index(batch_op.f('ix_forum_meetings_requester_id'))
+        batch_op.drop_index(batch_op.f('ix_forum_meetings_invitee_id'))
+        batch_op.drop_index(batch_op.f('ix_forum_meetings_forum_id'))
+
+    op.drop_table('forum_meetings')
     op.drop_table('trace_scan_counters')
     with op.batch_alter_table('trace_processing_steps', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_trace_processing_steps_batch_id'))
@@ -777,6 +1161,34 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_threads_buyer_id'))
 
     op.drop_table('threads')
+    with op.batch_alter_table('payment_orders', schema=None) as batch_op:
+        batch_op.drop_index('uq_payment_orders_open_registration', sqlite_where=sa.text("forum_registration_id IS NOT NULL AND state IN ('pending', 'failed', 'paid', 'partially_refunded')"), postgresql_where=sa.text("forum_registration_id IS NOT NULL AND state IN ('pending', 'failed', 'paid', 'partially_refunded')"))
+        batch_op.drop_index('uq_payment_orders_open_quote_kind', sqlite_where=sa.text("quote_id IS NOT NULL AND state IN ('pending', 'failed', 'paid', 'partially_refunded')"), postgresql_where=sa.text("quote_id IS NOT NULL AND state IN ('pending', 'failed', 'paid', 'partially_refunded')"))
+        batch_op.drop_index(batch_op.f('ix_payment_orders_stripe_payment_intent_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_orders_state'))
+        batch_op.drop_index(batch_op.f('ix_payment_orders_settlement_state'))
+        batch_op.drop_index(batch_op.f('ix_payment_orders_quote_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_orders_producer_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_orders_method'))
+        batch_op.drop_index(batch_op.f('ix_payment_orders_kind'))
+        batch_op.drop_index(batch_op.f('ix_payment_orders_forum_registration_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_orders_buyer_id'))
+
+    op.drop_table('payment_orders')
+    op.drop_table('payment_order_terms')
+    with op.batch_alter_table('forum_slots', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forum_slots_session_id'))
+        batch_op.drop_index(batch_op.f('ix_forum_slots_forum_id'))
+
+    op.drop_table('forum_slots')
+    with op.batch_alter_table('forum_registration_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forum_registration_sessions_session_id'))
+
+    op.drop_table('forum_registration_sessions')
+    with op.batch_alter_table('forum_registration_products', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forum_registration_products_product_id'))
+
+    op.drop_table('forum_registration_products')
     with op.batch_alter_table('certificate_reminders', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_certificate_reminders_certificate_id'))
 
@@ -831,6 +1243,17 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_inquiries_buyer_id'))
 
     op.drop_table('inquiries')
+    with op.batch_alter_table('forum_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forum_sessions_forum_id'))
+
+    op.drop_table('forum_sessions')
+    with op.batch_alter_table('forum_registrations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forum_registrations_user_id'))
+        batch_op.drop_index(batch_op.f('ix_forum_registrations_status'))
+        batch_op.drop_index(batch_op.f('ix_forum_registrations_producer_id'))
+        batch_op.drop_index(batch_op.f('ix_forum_registrations_forum_id'))
+
+    op.drop_table('forum_registrations')
     with op.batch_alter_table('certificates', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_certificates_expires_on'))
 
@@ -875,6 +1298,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_producer_claims_producer_id'))
 
     op.drop_table('producer_claims')
+    op.drop_table('producer_bank_accounts')
+    with op.batch_alter_table('producer_bank_account_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_producer_bank_account_changes_producer_id'))
+
+    op.drop_table('producer_bank_account_changes')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_index('ix_notifications_user_unread')
         batch_op.drop_index(batch_op.f('ix_notifications_user_id'))
@@ -882,6 +1310,10 @@ def downgrade():
 
     op.drop_table('notifications')
     op.drop_table('notification_settings')
+    with op.batch_alter_table('forums', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_forums_status'))
+
+    op.drop_table('forums')
     op.drop_table('dashboard_targets')
     op.drop_table('buyer_profiles')
     with op.batch_alter_table('audit_logs', schema=None) as batch_op:
