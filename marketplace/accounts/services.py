@@ -166,8 +166,14 @@ def set_roles(user: User, roles: list[str] | set[str] | tuple[str, ...]) -> User
             "role",
             _("Vai trò không hợp lệ: %(roles)s (hợp lệ: %(valid)s).", roles=", ".join(unknown), valid=", ".join(ROLES)),
         )
+    before = sorted(user.roles or ())
     user.roles = roles
     db.session.flush()
+    if before != sorted(roles):
+        from marketplace.dashboard.audit import log_action  # (dashboard imports accounts)
+
+        # Roles change from the command line (`flask users set-roles`): no acting user.
+        log_action(None, "user.roles", "user", user.id, user.email, f"{', '.join(before)} → {', '.join(sorted(roles))}")
     return user
 
 

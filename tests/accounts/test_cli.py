@@ -77,8 +77,15 @@ def test_users_set_roles(runner):
     )
     assert result.exit_code == 0, result.output
     assert _user("an@example.vn").roles == {"buyer", "producer"}
+    from marketplace.dashboard.models import AuditLog
+
+    (entry,) = db.session.query(AuditLog).filter_by(action="user.roles").all()
+    assert (
+        entry.actor_id is None and entry.object_label == "an@example.vn" and entry.reason == "buyer → buyer, producer"
+    )
     result = runner.invoke(args=["users", "set-roles", "--email", "ai@example.vn", "--role", "buyer"])
     assert result.exit_code == 1
     result = runner.invoke(args=["users", "set-roles", "--email", "an@example.vn", "--role", "vua"])
     assert result.exit_code == 1
     assert _user("an@example.vn").roles == {"buyer", "producer"}
+    assert db.session.query(AuditLog).filter_by(action="user.roles").count() == 1
