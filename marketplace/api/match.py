@@ -13,13 +13,11 @@ from flask import request
 from flask_babel import gettext as _
 
 from marketplace.api import bp
-from marketplace.api.params import BadParam
+from marketplace.api.params import MAX_CERTIFICATIONS, BadParam
 from marketplace.api.serializers import product_item, sales_point_item
 from marketplace.core.errors import ServiceError
 from marketplace.matching.need import MAX_TEXT
 from marketplace.matching.services import MatchResult, build_need, match
-
-MAX_CERTIFICATIONS = 10
 
 
 def _field(body: dict[str, Any], name: str, kind: str) -> Any:

@@ -6,10 +6,12 @@ from copy import deepcopy
 from functools import cache
 from typing import Any
 
-from marketplace.api.params import DEFAULT_PER_PAGE, MAX_PER_PAGE
+from marketplace.api.params import DEFAULT_PER_PAGE, MAX_CERTIFICATIONS, MAX_PER_PAGE, NEAR_PATTERN
 from marketplace.api.queries import PRODUCT_SORTS
 from marketplace.catalog.stars import CERTIFICATE_STATUSES
-from marketplace.data import OCOP_GROUPS, SALES_POINT_KINDS
+from marketplace.data import GROUP_2019_TO_2023, OCOP_GROUPS, SALES_POINT_KINDS
+from marketplace.matching.need import MAX_LIMIT
+from marketplace.matching.services import MAX_PRICE, MAX_QUANTITY
 
 PREFIX = "/api/v1"
 
@@ -23,7 +25,16 @@ def _nullable(type_: str, **extra: Any) -> dict[str, Any]:
 
 
 def _query(name: str, description: str, schema: dict[str, Any]) -> dict[str, Any]:
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema}
+    """An optional query parameter. An empty value is as if absent (allowEmptyValue); a parameter
+    given twice is a 400."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "allowEmptyValue": True,
+        "description": description,
+        "schema": schema,
+    }
 
 
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -32,6 +43,7 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 
 _ERRORS = {
     "400": {"$ref": "#/components/responses/BadRequest"},
+    "414": {"$ref": "#/components/responses/UriTooLong"},
     "429": {"$ref": "#/components/responses/TooManyRequests"},
 }
 
@@ -195,20 +207,31 @@ _SCHEMAS: dict[str, Any] = {
     "MatchRequest": {
         "type": "object",
         "required": ["text"],
+        "description": "Unknown keys are ignored; an optional field that is null (or an empty string) is as if absent.",
         "properties": {
-            "text": {"type": "string", "minLength": 1, "description": "What the buyer needs."},
-            "ocop_group": {"type": "string", "enum": list(OCOP_GROUPS)},
-            "quantity": {"type": "number", "exclusiveMinimum": True, "minimum": 0},
-            "unit": {"type": "string"},
-            "min_stars": {"type": "integer", "minimum": 0, "maximum": 5},
-            "district": {"type": "string", "description": "Delivery place: scores by distance, never filters."},
-            "lat": {"type": "number", "minimum": -90, "maximum": 90},
-            "lng": {"type": "number", "minimum": -180, "maximum": 180},
-            "max_price_vnd": {"type": "integer", "format": "int64", "minimum": 0},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 50, "default": 10},
+            "text": {
+                "type": "string",
+                "minLength": 1,
+                "pattern": r"\S",
+                "description": "What the buyer needs (not only spaces).",
+            },
+            "ocop_group": _nullable(
+                "string",
+                enum=[*OCOP_GROUPS, *(g for g in GROUP_2019_TO_2023 if g not in OCOP_GROUPS), "", None],
+                description="OCOP group (Decision 148; the 2019 codes are still understood).",
+            ),
+            "quantity": _nullable("number", exclusiveMinimum=True, minimum=0, maximum=MAX_QUANTITY),
+            "unit": _nullable("string"),
+            "min_stars": _nullable("integer", minimum=0, maximum=5),
+            "district": _nullable("string", description="Delivery place: scores by distance, never filters."),
+            "lat": _nullable("number", minimum=-90, maximum=90, description="With lng (both or neither)."),
+            "lng": _nullable("number", minimum=-180, maximum=180, description="With lat (both or neither)."),
+            "max_price_vnd": _nullable("integer", format="int64", minimum=0, maximum=MAX_PRICE),
+            "limit": _nullable("integer", minimum=1, maximum=MAX_LIMIT, default=10),
             "certifications": {
                 "type": "array",
-                "maxItems": 10,
+                "nullable": True,
+                "maxItems": MAX_CERTIFICATIONS,
                 "items": {"type": "string"},
                 "description": "Certifications asked for (codes or names, e.g. VietGAP, 'Hữu cơ'): a soft factor.",
             },
@@ -353,6 +376,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("ProductDetail"), "The product."),
                     "404": {"$ref": "#/components/responses/NotFound"},
+                    "414": _ERRORS["414"],
                     "429": _ERRORS["429"],
                 },
             }
@@ -368,7 +392,7 @@ def _paths() -> dict[str, Any]:
                     _query(
                         "near",
                         "'lat,lng' in degrees: sorts by distance and sets distance_km.",
-                        {"type": "string", "pattern": r"^-?\d+(\.\d+)?,-?\d+(\.\d+)?$", "example": "21.029,105.851"},
+                        {"type": "string", "pattern": NEAR_PATTERN, "example": "21.029,105.851"},
                     ),
                     page,
                     per_page,
@@ -408,6 +432,7 @@ def _paths() -> dict[str, Any]:
                 "responses": {
                     "200": _json(_ref("Trace"), "The batch, its product, producer, chain and where to buy."),
                     "404": {"$ref": "#/components/responses/NotFound"},
+                    "414": _ERRORS["414"],
                     "429": _ERRORS["429"],
                 },
             }
@@ -444,6 +469,12 @@ def _document() -> dict[str, Any]:
                 "BadRequest": _json(_ref("Error"), "A malformed or out-of-range parameter."),
                 "NotFound": _json(_ref("Error"), "No such public object."),
                 "TooManyRequests": _json(_ref("Error"), "Rate limit exceeded."),
+                "UriTooLong": {
+                    "description": (
+                        "The request line is longer than the HTTP server in front of the app accepts (gunicorn: "
+                        "4094 bytes); answered by that server, not by the API, so the body is not an Error."
+                    )
+                },
             },
         },
     }

@@ -14,7 +14,11 @@ from marketplace.core.vn_text import clean_line
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000  # keeps OFFSET within every database's integer range
+MAX_CERTIFICATIONS = 10  # POST /match: certifications asked for
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+# near=lat,lng: ASCII decimal degrees (the OpenAPI document publishes this very pattern).
+NEAR_PATTERN = r"^ *-?[0-9]{1,3}(\.[0-9]{1,15})? *, *-?[0-9]{1,3}(\.[0-9]{1,15})? *$"
+_NEAR = re.compile(NEAR_PATTERN)
 
 
 class BadParam(Exception):
@@ -27,15 +31,24 @@ class BadParam(Exception):
         self.code = code
 
 
+def _raw(args: Mapping[str, str], name: str) -> str:
+    """The parameter's one value ('' when absent or empty). Given more than once: a 400, since
+    which value counts would be a guess (and every parameter is documented as a single value)."""
+    getlist = getattr(args, "getlist", None)
+    if getlist is not None and len(getlist(name)) > 1:
+        raise BadParam(name, _("%(name)s chỉ được có một giá trị.", name=name))
+    return args.get(name) or ""
+
+
 def text_arg(args: Mapping[str, str], name: str, max_length: int = 200) -> str:
     """A one-line text parameter, NFC, without NUL/control characters ('' when absent)."""
-    raw = args.get(name) or ""
+    raw = _raw(args, name)
     cleaned = "".join(ch for ch in raw[: max_length * 4] if ch.isprintable() or ch.isspace())
     return clean_line(cleaned)[:max_length]
 
 
 def int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = (args.get(name) or "").strip()
+    raw = _raw(args, name).strip()
     if raw == "":
         return default
     if not _INTEGER.fullmatch(raw):
@@ -47,7 +60,7 @@ def int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: in
 
 
 def choice_arg(args: Mapping[str, str], name: str, choices: Iterable[str], default: str = "") -> str:
-    value = text_arg(args, name, max_length=60)
+    value = _raw(args, name).strip()
     if value == "":
         return default
     allowed = tuple(choices)
@@ -58,13 +71,13 @@ def choice_arg(args: Mapping[str, str], name: str, choices: Iterable[str], defau
 
 def near_arg(args: Mapping[str, str], name: str = "near") -> tuple[float, float] | None:
     """'lat,lng' in degrees, or None when absent. Malformed, non-finite or out of range: 400."""
-    raw = (args.get(name) or "").strip()
+    raw = _raw(args, name)
     if raw == "":
         return None
-    parts = raw.split(",")
     message = _("%(name)s phải có dạng vĩ_độ,kinh_độ, ví dụ 21.03,105.85.", name=name)
-    if len(parts) != 2:
+    if not _NEAR.fullmatch(raw):
         raise BadParam(name, message)
+    parts = raw.split(",")
     try:
         lat, lng = (float(p.strip()) for p in parts)
     except ValueError:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from sqlalchemy.orm import contains_eager, lazyload
+from sqlalchemy.orm import contains_eager, lazyload, selectinload
 
 from marketplace.catalog.models import Certificate, Product
 from marketplace.catalog.stars import effective_stars_expr, valid_certificate_clause
@@ -90,14 +90,20 @@ def _order(sort: str) -> list[sa.ColumnElement]:
     return [effective_stars_expr(today()).desc(), newest.desc(), Product.id.desc()]
 
 
-def load_products(ids: Sequence[int]) -> list[Product]:
-    """Products by id, in the order given (eager producer and certificate)."""
+def load_products(ids: Sequence[int], images: bool = True) -> list[Product]:
+    """Products by id, in the order given: producer and certificate joined, the images in one more
+    query when `images` (the search page's cards show a thumbnail: without it, one query per
+    card), the producers' managers never (no list shows them)."""
     if not ids:
         return []
     rows = db.session.scalars(
         _joined(sa.select(Product))
         .where(Product.id.in_(ids))
-        .options(contains_eager(Product.producer), contains_eager(Product.certificate), lazyload(Product.images))
+        .options(
+            contains_eager(Product.producer).lazyload(Producer.managers),
+            contains_eager(Product.certificate),
+            selectinload(Product.images) if images else lazyload(Product.images),
+        )
     ).unique()
     by_id = {p.id: p for p in rows}
     return [by_id[i] for i in ids if i in by_id]
@@ -148,7 +154,7 @@ def list_products(
         page_ids = db.session.scalars(
             _joined(sa.select(Product.id)).where(*conditions).order_by(*_order(sort)).offset(offset).limit(limit)
         ).all()
-    return ProductResult(items=load_products(page_ids), total=total, facets=product_facets(conditions))
+    return ProductResult(items=load_products(page_ids, images=False), total=total, facets=product_facets(conditions))
 
 
 def public_product(ref: str) -> Product | None:

@@ -50,7 +50,7 @@ def _text_search(q: str, filters: ProductFilters, sort: str, paging) -> tuple[li
         )
     )
     facets = {key: result.facets.get(key, {}) for key in ("ocop_group", "ocop_stars", "district")}
-    return load_products(result.product_ids), result.total, facets, result.suggestion
+    return load_products(result.product_ids, images=False), result.total, facets, result.suggestion
 
 
 def _list(items: Sequence[dict], total: int, paging) -> dict:

@@ -1,4 +1,7 @@
-"""`flask seed-demo [--products 7200] [--seed 42] [--if-empty] [--check] [--write-csv FILE]`."""
+"""`flask seed-demo [--products 7200] [--seed 42] [--if-empty] [--check] [--write-csv FILE]`.
+
+The catalogue, sales points and demo accounts in one transaction, then the demo forum in another.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.models import refresh_planner_statistics
 from marketplace.extensions import db
 
 
@@ -34,6 +38,8 @@ from marketplace.extensions import db
 @with_appcontext
 def seed_demo_command(total: int, seed: int, if_empty: bool, check: bool, write_csv: Path | None) -> None:
     """Load demo data: the sample files, then a generated Hà Nội catalogue in real proportions."""
+    from marketplace.demo.forums import STEPS as FORUM_STEPS
+    from marketplace.demo.forums import seed_forum
     from marketplace.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD, has_data, plan_demo, seed_demo
     from marketplace.imports.cli import progress_bar
     from marketplace.imports.services import write_products_csv
@@ -51,9 +57,22 @@ def seed_demo_command(total: int, seed: int, if_empty: bool, check: bool, write_
         return
     started = time.perf_counter()
     try:
-        with progress_bar(max(total, 35) + max(2, round(total / 150)) + 8, _("Đang tạo dữ liệu mẫu")) as advance:
+        with progress_bar(
+            max(total, 35) + max(2, round(total / 150)) + 8 + FORUM_STEPS, _("Đang tạo dữ liệu mẫu")
+        ) as advance:
             report = seed_demo(total, seed, progress=advance)
-        db.session.commit()
+            db.session.commit()
+            refresh_planner_statistics()
+            # The forum's recommendations read the committed catalogue: a second transaction.
+            try:
+                forum = seed_forum(seed, progress=advance)
+                db.session.commit()
+            except (ServiceError, SQLAlchemyError) as error:
+                db.session.rollback()
+                click.echo(
+                    _("Lỗi khi tạo diễn đàn mẫu, diễn đàn không được tạo: %(error)s", error=str(error)), err=True
+                )
+                raise SystemExit(1) from error
     except (ServiceError, SQLAlchemyError) as error:
         db.session.rollback()
         click.echo(_("Lỗi khi nạp dữ liệu mẫu, không có gì thay đổi: %(error)s", error=str(error)), err=True)
@@ -66,5 +85,21 @@ def seed_demo_command(total: int, seed: int, if_empty: bool, check: bool, write_
     click.echo(_("Tài khoản demo (mật khẩu: %(password)s):", password=DEMO_PASSWORD))
     for email, roles, name, _organisation in DEMO_ACCOUNTS:
         click.echo(f"  {email:<26} {', '.join(roles):<10} {name}")
+    if forum.created:
+        click.echo(
+            _(
+                "Diễn đàn mẫu: %(buyers)d người mua, %(producers)d nhà sản xuất đã duyệt, %(pending)d đăng ký "
+                "chờ duyệt, %(requests)d lời mời gặp, %(recommended)d gợi ý, %(placed)d cuộc gặp đã xếp lịch.",
+                buyers=forum.buyers,
+                producers=forum.producers,
+                pending=forum.pending,
+                requests=forum.requests,
+                recommended=forum.recommended,
+                placed=forum.placed,
+            )
+        )
+        click.echo(f"  /forums/{forum.forum_id}")
+    else:
+        click.echo(_("Diễn đàn mẫu đã có: không tạo lại."))
     if report.managed:
         click.echo(_("producer@demo.ocop.vn quản lý: %(names)s", names="; ".join(report.managed)))

@@ -1,5 +1,8 @@
 """seed-demo: the sample files, then a generated city, sales points and demo accounts.
 
+The demo forum (marketplace.demo.forums) follows in a second transaction: its recommendations
+read the committed catalogue.
+
 Everything goes through the import services (one code path for real and demo data) in the
 caller's transaction: this module flushes, the CLI commits once.
 """
