@@ -7,6 +7,8 @@ import unicodedata
 from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
+# C0 controls but tab, newline and carriage return, and DEL: never text (PostgreSQL refuses NUL).
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # Old-style tone placement ("hoà", "thuỷ") -> new style ("hòa", "thủy") is a matter of taste;
 # we normalise both to one spelling so that search and matching treat them as equal.
 _TONE_PLACEMENT = {
@@ -29,11 +31,16 @@ _TONE_PLACEMENT = {
 _TONE_RE = re.compile("|".join(_TONE_PLACEMENT))
 
 
+def strip_controls(text: str) -> str:
+    """Drop control characters (NUL, BEL, ESC, DEL...), keeping tab and line breaks."""
+    return _CONTROLS.sub("", text)
+
+
 def nfc(text: str | None) -> str:
-    """NFC-normalise and trim; None becomes ''."""
+    """NFC-normalise, drop control characters and trim; None becomes ''."""
     if text is None:
         return ""
-    return unicodedata.normalize("NFC", str(text)).strip()
+    return unicodedata.normalize("NFC", strip_controls(str(text))).strip()
 
 
 def clean_line(text: str | None) -> str:

@@ -42,7 +42,7 @@ from marketplace.catalog.models import PRODUCT_STATUSES, Certificate, Product
 from marketplace.core.dates import certificate_expiry, today
 from marketplace.core.errors import ServiceError
 from marketplace.core.models import utcnow
-from marketplace.core.vn_text import clean_line, exact_key, fold, nfc
+from marketplace.core.vn_text import clean_line, exact_key, fold, nfc, strip_controls
 from marketplace.data import (
     GROUP_2019_TO_2023,
     OCOP_GROUPS,
@@ -341,7 +341,7 @@ class _Cells:
         self.failed = True
 
     def raw(self, column: str) -> str:
-        return self.record.get(column) or ""
+        return strip_controls(self.record.get(column) or "")
 
     def text(self, column: str, max_length: int, required: bool = False, one_line: bool = True) -> str:
         value = clean_line(self.raw(column)) if one_line else nfc(self.raw(column))

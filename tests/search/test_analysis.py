@@ -131,3 +131,12 @@ def test_postgres_schema_is_idempotent(search_app, backend_name):
         assert conn.scalar(sa.text("SELECT vn_unaccent(lower('ĐÔNG ANH'))")) == "dong anh"
         indexes = set(conn.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename LIKE 'search_%'")))
     assert {"ix_search_documents_document", "ix_search_documents_name_trgm", "ix_search_words_folded_trgm"} <= indexes
+
+
+def test_control_characters_never_reach_the_database_as_text():
+    from marketplace.core.vn_text import clean_line, nfc, strip_controls
+
+    assert nfc("Miến\x00 dong\x1b[31m\x7f") == "Miến dong[31m"
+    assert nfc("dòng 1\r\n\tdòng 2") == "dòng 1\r\n\tdòng 2"  # line breaks and tabs stay
+    assert clean_line("Chè\x00\x00 Thái\u0000Nguyên") == "Chè TháiNguyên"
+    assert strip_controls("\x00") == ""
