@@ -51,3 +51,12 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def refresh_planner_statistics() -> None:
+    """ANALYZE after bulk loads (imports, seed-demo): without statistics SQLite picks a poor index
+    (products.status) and the registry/map pages slow down tenfold (docs/load.md)."""
+    from marketplace.extensions import db
+
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()

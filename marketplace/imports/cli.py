@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.models import refresh_planner_statistics
 from marketplace.extensions import db
 from marketplace.imports.services import (
     ImportReport,
@@ -70,6 +71,7 @@ def _run(rows: Sequence, problems: list[Problem], skip_invalid: bool, importer: 
         with progress_bar(len(rows), _("Đang nhập")) as advance:
             report = importer(rows, progress=advance)
         db.session.commit()
+        refresh_planner_statistics()
     except (ServiceError, SQLAlchemyError) as error:
         db.session.rollback()
         click.echo(_("Lỗi khi ghi vào cơ sở dữ liệu, không nhập gì: %(error)s", error=str(error)), err=True)
