@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 PORT ?= 5000
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+# Test processes (pytest-xdist): one per core; each has its own SQLite file or PostgreSQL database.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard translations/*/LC_MESSAGES/messages.po))
 
@@ -57,15 +60,15 @@ test: install chromium lint test-sqlite test-postgres
 
 test-sqlite: install
 	@echo "== Test suite on SQLite =="
-	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
+	env -u TEST_DATABASE_URL $(PYTEST)
 
 test-postgres: install
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== Test suite on PostgreSQL ($$TEST_DATABASE_URL) =="; \
-		$(BIN)/python -m pytest -m "not e2e"; \
+		$(PYTEST) -m "not e2e"; \
 	elif $(BIN)/python -c "import socket,sys; s=socket.socket(); s.settimeout(2); sys.exit(s.connect_ex(('127.0.0.1',5432)))"; then \
 		echo "== Test suite on PostgreSQL ($(PG_URL)) =="; \
-		TEST_DATABASE_URL=$(PG_URL) $(BIN)/python -m pytest -m "not e2e"; \
+		TEST_DATABASE_URL=$(PG_URL) $(PYTEST) -m "not e2e"; \
 	else \
 		echo "== PostgreSQL run skipped: no server answers on 127.0.0.1:5432 and TEST_DATABASE_URL is unset =="; \
 	fi

@@ -28,15 +28,27 @@ def pytest_report_header(config):
 def database_url(tmp_path_factory) -> str:
     if not TEST_DATABASE_URL:
         return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
-    engine = sa.create_engine(TEST_DATABASE_URL)
+    engine = sa.create_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("select 1"))
+            worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1… under pytest-xdist
+            return _worker_database(conn, worker) if worker else TEST_DATABASE_URL
     except sa.exc.OperationalError as error:
         pytest.exit(f"TEST_DATABASE_URL is set but unreachable: {error}", returncode=3)
     finally:
         engine.dispose()
-    return TEST_DATABASE_URL
+
+
+def _worker_database(conn: sa.Connection, worker_id: str) -> str:
+    """Under pytest-xdist each worker gets its own database beside TEST_DATABASE_URL's
+    (`<name>_gw0`, …), created on first use and kept for the next run."""
+    url = sa.engine.make_url(TEST_DATABASE_URL)
+    name = f"{url.database}_{worker_id}"
+    exists = conn.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).scalar()
+    if not exists:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
@@ -58,11 +70,24 @@ def _schema(database_url, tmp_path_factory):
 
 
 def _clean_tables() -> None:
+    """Empty every table (children first) and, on PostgreSQL, restart the sequences.
+
+    On PostgreSQL only the tables holding rows are emptied, with DELETE: a TRUNCATE of all 58
+    tables costs 1.5–2 s per test (a new file per table, fsynced at commit), this ~10 ms."""
     tables = list(reversed(db.metadata.sorted_tables))
     with db.engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            names = ", ".join(f'"{t.name}"' for t in tables)
-            conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            probe = " UNION ALL ".join(
+                f'(SELECT {i} WHERE EXISTS (SELECT 1 FROM "{table.name}"))' for i, table in enumerate(tables)
+            )
+            for i in sorted(conn.execute(sa.text(probe)).scalars()):
+                conn.execute(tables[i].delete())
+            conn.execute(
+                sa.text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename)::regclass, 1, false)"
+                    " FROM pg_sequences WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+                )
+            )
         else:
             for table in tables:
                 conn.execute(table.delete())
