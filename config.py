@@ -19,6 +19,12 @@ class Config:
     DATA_DIR = _data_dir()
     SECRET_KEY = os.environ.get("SECRET_KEY") or DEV_SECRET
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'marketplace.db'}"
+    # pool_pre_ping: test each pooled connection before use (a restarted PostgreSQL costs a retry,
+    # not a 500). hide_parameters: statement parameters (password hashes, session tokens, e-mail
+    # addresses) never reach a log or an error message (docs/privacy.md).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
+    # SQLite: how long a writer waits for the write lock before the request answers 503 (docs/faults.md).
+    SQLITE_BUSY_TIMEOUT_MS = int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS") or 5000)
     SEARCH_BACKEND = os.environ.get("SEARCH_BACKEND", "whoosh")
     MARKETPLACE_TODAY = os.environ.get("MARKETPLACE_TODAY") or None
     REDIS_URL = os.environ.get("REDIS_URL") or None

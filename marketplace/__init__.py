@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import sqlalchemy as sa
 from flask import Flask, request, session
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -73,16 +72,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.user_loader(load_user)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            _sqlite_pragmas(app, db.engine)
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
+def _sqlite_pragmas(app: Flask, engine) -> None:
+    """Pragmas, busy timeout and BEGIN IMMEDIATE for write requests (marketplace/core/sqlite.py)."""
+    from marketplace.core import sqlite
+
+    sqlite.configure(app, engine)
 
 
 def load_user(alternative_id: str):

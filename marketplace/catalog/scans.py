@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.uploads import write_file
 
 FOLDER = "certificates"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -103,7 +104,7 @@ def store(data: bytes, field: str = "cert_scan") -> str:
     else:
         content, ext = _reencode_image(data, field)
     name = f"{secrets.token_hex(16)}.{ext}"
-    (scans_dir() / name).write_bytes(content)
+    write_file(scans_dir() / name, content, field)
     return name
 
 

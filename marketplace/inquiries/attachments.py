@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from marketplace.core.errors import ServiceError
+from marketplace.core.uploads import write_file
 from marketplace.core.vn_text import clean_line
 from marketplace.inquiries.common import setting
 
@@ -122,7 +123,7 @@ def store(upload: Upload, field: str = "attachments") -> StoredFile:
     else:
         content, ext, mime = _reencode_image(data, field)
     stored_name = f"{secrets.token_hex(16)}.{ext}"
-    path_of(stored_name).write_bytes(content)
+    write_file(path_of(stored_name), content, field)
     return StoredFile(stored_name, _original_name(upload.filename, ext), mime, len(content))
 
 

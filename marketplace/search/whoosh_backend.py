@@ -35,6 +35,7 @@ from whoosh.index import LockError
 from whoosh.util.filelock import FileLock
 
 from marketplace.core import dates
+from marketplace.core import sqlite as sqlite_setup
 from marketplace.search import outbox
 from marketplace.search.analysis import QueryPlan, folded, tokens
 from marketplace.search.base import (
@@ -567,7 +568,11 @@ class WhooshBackend(SearchBackend):
         if not outbox.available(engine):
             return DrainReport()
         report = DrainReport()
-        for _ in range(50):
+        # This thread's own write request holds SQLite's write lock (BEGIN IMMEDIATE, see
+        # core/sqlite.py): apply the rows to the index but leave them queued (deleting them would
+        # wait for our own lock); re-applying them later is idempotent.
+        consume = not sqlite_setup.thread_holds_write_lock()
+        for _ in range(50 if consume else 1):
             with Session(engine) as session:
                 if not outbox.has_rows(session):
                     return report
@@ -576,6 +581,7 @@ class WhooshBackend(SearchBackend):
             except LockError:
                 report.busy = True
                 return report
+            rows: list = []
             try:
                 with Session(engine) as session:
                     rows = outbox.read_rows(session)
@@ -594,12 +600,24 @@ class WhooshBackend(SearchBackend):
                             _replace(writer, ws, docs)
                     writer.commit()
                     writer = None
+                    if not consume:
+                        self.pending = True  # delete them at the next read or drain
+                        report.applied += len(rows)
+                        return report
                     outbox.delete_rows(session, [r.id for r in rows])
                     session.commit()
                     report.applied += len(rows)
+            except OSError as error:
+                # Disk full or read-only: the index keeps its last commit, the rows stay queued.
+                log.warning("search index write failed (%s); %d queued changes kept", error, len(rows))
+                report.busy = True
+                return report
             finally:
                 if writer is not None:
-                    writer.cancel()
+                    try:
+                        writer.cancel()
+                    except Exception:  # noqa: BLE001 - after a failed commit cancel may fail too
+                        log.warning("search index writer could not be cancelled", exc_info=True)
         report.remaining = True
         return report
 

@@ -26,7 +26,7 @@ from marketplace.catalog.services import can_manage
 from marketplace.core.dates import add_months, to_local, today
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.models import utcnow
-from marketplace.core.uploads import save_image, upload_dir
+from marketplace.core.uploads import save_image, upload_dir, write_file
 from marketplace.core.vn_text import clean_line, nfc
 from marketplace.extensions import db
 from marketplace.producers.models import Producer, producer_managers
@@ -557,11 +557,13 @@ def store_inspection_file(upload: UploadedFile) -> StoredFile:
         folder = upload_dir() / DOCUMENTS_DIR
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{DOCUMENTS_DIR}/{secrets.token_hex(16)}.pdf"
-        (upload_dir() / name).write_bytes(data)
+        write_file(upload_dir() / name, data, field="file")
         return StoredFile(name=name, kind="pdf")
     try:
         stored = save_image(data, field="file")
-    except ServiceError:
+    except ServiceError as error:
+        if error.code == "storage_unavailable":  # the disk, not the file: say so
+            raise
         raise ServiceError("file", _("Chỉ nhận tệp PDF hoặc ảnh JPEG, PNG, WebP.")) from None
     return StoredFile(name=stored.filename, kind="image", thumb=stored.thumb_filename)
 
