@@ -118,6 +118,7 @@ def register_security(app: Flask) -> None:
 
 # Every feature's blueprint, in registration order ("module:attribute").
 BLUEPRINTS = (
+    "marketplace.health.views:bp",
     "marketplace.core.views:bp",
     "marketplace.accounts.views:bp",
     "marketplace.catalog.views:bp",

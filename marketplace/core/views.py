@@ -17,11 +17,6 @@ def set_language(code: str):
     return redirect(safe_next(request.form.get("next") or request.referrer, default="/"))
 
 
-@bp.get("/healthz")
-def health():
-    return {"status": "ok"}
-
-
 @bp.get("/media/<path:filename>")
 def media(filename: str):
     """Uploaded images, stored under random names (see core/uploads.py)."""
