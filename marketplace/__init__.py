@@ -176,6 +176,9 @@ def register_cli(app: Flask) -> None:
     from marketplace.forums.cli import forums_cli
 
     app.cli.add_command(forums_cli)
+    from marketplace.backup.cli import backup_cli
+
+    app.cli.add_command(backup_cli)
 
 
 __all__ = ["create_app", "request"]
