@@ -132,6 +132,7 @@ BLUEPRINTS = (
     "marketplace.forums.views:bp",
     "marketplace.banking.views:bp",
     "marketplace.payments.views:bp",
+    "marketplace.privacy.views:bp",
 )
 
 

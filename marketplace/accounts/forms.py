@@ -104,6 +104,10 @@ class RegisterForm(FlaskForm):
         validators=[Optional(), Length(max=30, message=_l("Tối đa %(max)d ký tự.")), _PHONE],
         render_kw={"autocomplete": "tel", "inputmode": "tel"},
     )
+    privacy_consent = BooleanField(
+        _l("Tôi đã đọc và đồng ý với chính sách bảo vệ dữ liệu cá nhân"),
+        validators=[DataRequired(_l("Vui lòng đồng ý với chính sách bảo vệ dữ liệu cá nhân để tạo tài khoản."))],
+    )
 
 
 class LoginForm(FlaskForm):

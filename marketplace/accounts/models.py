@@ -35,6 +35,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Rotated on password change and logout-everywhere: Flask-Login's alternative id.
     session_token: Mapped[str] = mapped_column(sa.String(64), default=new_session_token)
     last_login_at: Mapped[datetime | None]
+    # When the person accepted the privacy notice at sign-up (None: account made by an operator).
+    privacy_consent_at: Mapped[datetime | None]
+    # Set when the person deleted their account: personal data erased, trade records kept (privacy).
+    deleted_at: Mapped[datetime | None]
 
     @property
     def roles(self) -> set[str]:
@@ -56,8 +60,8 @@ class User(UserMixin, TimestampMixin, db.Model):
         return self.has_role("organiser", "admin")
 
     @property
-    def is_active(self) -> bool:  # Flask-Login refuses suspended users
-        return not self.suspended
+    def is_active(self) -> bool:  # Flask-Login refuses suspended and deleted users
+        return not self.suspended and self.deleted_at is None
 
     @property
     def email_verified(self) -> bool:

@@ -99,6 +99,7 @@ class RegistrationData:
     organisation: str = ""
     phone: str = ""
     locale: str = "vi"
+    privacy_consent: bool = False  # the sign-up checkbox: Decree 13/2023/NĐ-CP asks for consent
 
 
 def register_user(data: RegistrationData) -> User:
@@ -112,6 +113,10 @@ def register_user(data: RegistrationData) -> User:
     if find_user_by_email(email) is not None:
         raise ServiceError("email", _("Địa chỉ email này đã được đăng ký."))
     check_password_strength(data.password)
+    if data.privacy_consent is not True:
+        raise ServiceError(
+            "privacy_consent", _("Vui lòng đồng ý với chính sách bảo vệ dữ liệu cá nhân để tạo tài khoản.")
+        )
     user = User(
         email=email,
         name=name[:120],
@@ -119,6 +124,7 @@ def register_user(data: RegistrationData) -> User:
         phone=clean_line(data.phone)[:30],
         locale=data.locale if data.locale in LOCALES else "vi",
         password_hash=passwords.hash_password(data.password),
+        privacy_consent_at=utcnow(),
     )
     user.roles = {data.role}
     db.session.add(user)

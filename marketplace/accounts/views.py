@@ -75,6 +75,7 @@ def register():
             organisation=form.organisation.data or "",
             phone=form.phone.data or "",
             locale=str(get_locale() or "vi"),
+            privacy_consent=bool(form.privacy_consent.data),
         )
         try:
             user = services.register_user(data)

@@ -35,6 +35,7 @@ AUDIT_ACTIONS = {
     "user.suspend": _l("Tạm khóa tài khoản"),
     "user.unsuspend": _l("Mở khóa tài khoản"),
     "user.roles": _l("Đổi vai trò tài khoản"),
+    "user.delete": _l("Người dùng tự xoá tài khoản"),
     "claim.approve": _l("Duyệt yêu cầu nhận quản lý gian hàng"),
     "claim.reject": _l("Từ chối yêu cầu nhận quản lý gian hàng"),
     "producer.invite": _l("Mời quản lý gian hàng"),

@@ -13,6 +13,7 @@ from tests.helpers import PASSWORD, make_user
 
 def _data(**changes) -> services.RegistrationData:
     values = {"name": "  Nguyễn  Thị Lan ", "email": " Lan.Nguyen@Example.VN ", "password": "mật-khẩu-dài-đủ"}
+    values["privacy_consent"] = True
     values.update(changes)
     return services.RegistrationData(**values)
 

@@ -27,6 +27,7 @@ def _register(client, **changes):
         "confirm": "mây-tre-đan-phú-vinh",
         "organisation": "HTX Mây tre đan Phú Vinh",
         "phone": "0912 345 678",
+        "privacy_consent": "y",
     }
     form.update(changes)
     return client.post("/register", data=form)

@@ -31,6 +31,7 @@ def test_producer_lists_a_product_that_visitors_find(live_server, browser_page, 
     page.fill("#email", email)
     page.fill("#password", "mat-khau-dai-123")
     page.fill("#confirm", "mat-khau-dai-123")
+    page.check("#privacy_consent")
     page.get_by_role("button", name="Tạo tài khoản").click()
     page.wait_for_load_state()
 

@@ -29,6 +29,7 @@ def _register(client, n: int):
             "email": f"thu{n}@example.vn",
             "password": "mây-tre-đan-phú-vinh",
             "confirm": "mây-tre-đan-phú-vinh",
+            "privacy_consent": "y",
         },
     )
 
