@@ -14,6 +14,7 @@ from flask_login import current_user
 from marketplace.core.auth import login_required, role_required
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.pagination import page_arg, paginate
+from marketplace.core.urls import safe_next
 from marketplace.extensions import db
 from marketplace.inquiries.models import Quote
 from marketplace.payments import services, stripe_client
@@ -371,7 +372,7 @@ def forum_fee(registration_id: int):
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return redirect(request.referrer or url_for("payments.my_orders"))
+        return redirect(safe_next(request.referrer, default=url_for("payments.my_orders")))
     db.session.commit()
     return redirect(url_for("payments.order", order_id=created.id))
 
