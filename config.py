@@ -87,6 +87,8 @@ class Config:
     PER_PAGE = 24
     # Map tiles for the sales point maps ('' = no tiles: markers on a blank map).
     MAP_TILE_URL = os.environ.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+    # Whole pages for anonymous visitors, per process, invalidated by any catalogue write (0: off).
+    PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS") or 60)
 
 
 class DevConfig(Config):
@@ -106,6 +108,7 @@ class TestConfig(Config):
     ARGON2_MEMORY_COST = 8
     ARGON2_PARALLELISM = 1
     SMTP_HOST = None
+    PAGE_CACHE_SECONDS = 0  # tests/page_cache turn it on
 
 
 class ProductionConfig(Config):

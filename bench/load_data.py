@@ -21,14 +21,16 @@ SAMPLE_FILE = "bench-sample.json"
 def prepare(data_dir: Path, products: int) -> dict:
     data_dir.mkdir(parents=True, exist_ok=True)
     marker = data_dir / SAMPLE_FILE
-    if marker.exists():
-        return json.loads(marker.read_text())
     os.environ["MARKETPLACE_DATA_DIR"] = str(data_dir)
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
+    if marker.exists():
+        create_missing_tables(data_dir)
+        return json.loads(marker.read_text())
     import sqlalchemy as sa
 
     from marketplace import create_app
+    from marketplace.core.models import refresh_planner_statistics
     from marketplace.extensions import db
     from marketplace.producers.models import Producer
     from marketplace.sales_points.models import SalesPoint
@@ -43,10 +45,31 @@ def prepare(data_dir: Path, products: int) -> dict:
         sample["producer_ids"] = list(db.session.scalars(sa.select(Producer.id).order_by(Producer.id).limit(50)))
         sample["sales_point_refs"] = list(db.session.scalars(sa.select(SalesPoint.ref).limit(20)))
         sample["products"] = products
+        refresh_planner_statistics()  # as seed-demo does: without statistics SQLite picks poor plans
         db.session.remove()
         db.engine.dispose()
     marker.write_text(json.dumps(sample, ensure_ascii=False, indent=1))
     return sample
+
+
+def create_missing_tables(data_dir: Path) -> None:
+    """A data dir made before a new table (e.g. page_cache_generation) gets it; columns added to an
+    existing table are not: make a new data dir then."""
+    import sqlalchemy as sa
+
+    from marketplace import create_app
+    from marketplace.core.models import refresh_planner_statistics
+    from marketplace.extensions import db
+
+    app = create_app(
+        None, {"DATA_DIR": data_dir, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{data_dir / 'marketplace.db'}"}
+    )
+    with app.app_context():
+        db.create_all()
+        if not db.session.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+            refresh_planner_statistics()  # a data dir made before load_data ran ANALYZE
+        db.session.remove()
+        db.engine.dispose()
 
 
 def main() -> None:

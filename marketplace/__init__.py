@@ -45,6 +45,9 @@ def create_app(config: type[Config] | Mapping | None = None, overrides: Mapping 
     from marketplace.search import init_app as init_search
 
     init_search(app)
+    from marketplace.core import page_cache
+
+    page_cache.init_app(app)  # last: its lookup runs after the other before_request hooks
     return app
 
 

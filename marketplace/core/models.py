@@ -60,3 +60,13 @@ def refresh_planner_statistics() -> None:
 
     db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
+
+
+class PageCacheGeneration(Base):
+    """One row (id 1): a counter bumped in the same transaction as every write that can change a
+    page shown to anonymous visitors; the page cache keys on it (marketplace/core/page_cache.py)."""
+
+    __tablename__ = "page_cache_generation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger, default=0)

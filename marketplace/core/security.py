@@ -11,7 +11,8 @@ gets, from one `after_request` hook:
   set a stricter one, e.g. the password-reset page), `X-Frame-Options: DENY`.
 - `Strict-Transport-Security` in production (MARKETPLACE_ENV=production or PREFERRED_URL_SCHEME=https).
 - `Cache-Control: no-store` on every response to a logged-in user and on every response that sets
-  or clears the session cookie, so no shared cache or back button shows one person's page to another.
+  or clears the session cookie, so no shared cache or back button shows one person's page to another;
+  `Cache-Control: private` on any other HTML page (it holds the visitor's CSRF token).
   Files that are the same for everyone (CACHEABLE_ENDPOINTS, default: static files) keep their
   caching unless they set a cookie.
 
@@ -154,6 +155,9 @@ def set_security_headers(response: Response) -> Response:
     if sets_cookie or (_logged_in() and not shared):
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)
+    elif response.mimetype == "text/html" and "Cache-Control" not in response.headers:
+        # A page carries the visitor's CSRF token (the language switch): never for a shared cache.
+        response.headers["Cache-Control"] = "private"
     return response
 
 

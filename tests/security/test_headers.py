@@ -197,7 +197,8 @@ def test_logged_in_pages_are_not_stored_and_public_pages_may_be(client, world):
             break
         assert "no-store" in response.headers["Cache-Control"]
     assert not response.headers.getlist("Set-Cookie")
-    assert "no-store" not in response.headers.get("Cache-Control", "")
+    # The browser may keep it; a shared cache may not (the page holds this visitor's CSRF token).
+    assert response.headers["Cache-Control"] == "private"
     login(client, world.buyer)
     response = client.get("/")
     assert response.status_code == 200
