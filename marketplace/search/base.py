@@ -55,6 +55,7 @@ class SearchQuery:
     page: int = 1
     per_page: int = 20
     with_facets: bool = True
+    with_highlights: bool = True  # False: ids and scores only (callers that show no snippet)
     fuzzy: bool = True  # fall back to a spelling-corrected query when nothing matches
 
     def normalised(self) -> SearchQuery:
@@ -604,7 +605,7 @@ class SearchBackend:
     def search_producers(self, text: str, limit: int = 20) -> list[int]:
         """Producer ids whose public products match, best first (producers are found through
         their products, so a storefront without a public product is not listed)."""
-        result = self.query(SearchQuery(text=text, per_page=MAX_PER_PAGE, with_facets=False))
+        result = self.query(SearchQuery(text=text, per_page=MAX_PER_PAGE, with_facets=False, with_highlights=False))
         seen: dict[int, None] = {}
         for producer_id in self.producer_ids_for(result.product_ids):
             seen.setdefault(producer_id)

@@ -431,7 +431,7 @@ class PostgresBackend(SearchBackend):
             Hit(
                 r.product_id,
                 round(float(r.score), 4),
-                make_highlights(plan, r.name, r.name_en, r.producer_name, r.description),
+                make_highlights(plan, r.name, r.name_en, r.producer_name, r.description) if q.with_highlights else {},
             )
             for r in rows
         ]

@@ -433,7 +433,11 @@ class WhooshBackend(SearchBackend):
         rows.sort(key=self._sort_key(q.sort, bool(plan.tokens)))
         start = (q.page - 1) * q.per_page
         hits = [
-            Hit(rec.pid, round(score, 4), make_highlights(plan, rec.name, rec.name_en, rec.producer, rec.desc))
+            Hit(
+                rec.pid,
+                round(score, 4),
+                make_highlights(plan, rec.name, rec.name_en, rec.producer, rec.desc) if q.with_highlights else {},
+            )
             for score, rec, _ in rows[start : start + q.per_page]
         ]
         return SearchResult(hits, len(rows), facets, suggestion, corrected, q.page, q.per_page)

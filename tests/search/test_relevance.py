@@ -253,3 +253,14 @@ def test_producer_search(catalogue):
     names = [db.session.get(Producer, i).name for i in ids]
     assert "Công ty TNHH Gốm Minh Long Bát Tràng" in names
     assert len(ids) == len(set(ids))
+
+
+def test_results_without_highlights_rank_the_same(catalogue):
+    """search_producers asks for ids only: the same hits in the same order, no snippets built."""
+    from marketplace.search import SearchQuery, search_products
+
+    with_marks = search_products(SearchQuery(text="gốm bát tràng", per_page=50, with_facets=False))
+    bare = search_products(SearchQuery(text="gốm bát tràng", per_page=50, with_facets=False, with_highlights=False))
+    assert with_marks.product_ids and bare.product_ids == with_marks.product_ids
+    assert all(hit.highlights for hit in with_marks.hits)
+    assert not any(hit.highlights for hit in bare.hits)
