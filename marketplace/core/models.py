@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+import weakref
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -70,3 +73,33 @@ class PageCacheGeneration(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+class TableProbe:
+    """Does a database have `table_name` yet (not before its migration ran)? A yes is remembered
+    per engine; a no is logged once a minute at most and looked for again after a minute."""
+
+    def __init__(self, table_name: str, missing: str) -> None:
+        self.table_name = table_name
+        self.missing = missing
+        self._known: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def __call__(self, bind: sa.Engine | sa.Connection) -> bool:
+        engine = getattr(bind, "engine", bind)
+        known = self._known.get(engine)
+        if known is True or (known is not None and time.monotonic() - known < 60):
+            return known is True
+        try:
+            if isinstance(bind, sa.Connection):
+                found = sa.inspect(bind).has_table(self.table_name)
+            else:
+                with engine.connect() as conn:
+                    found = sa.inspect(conn).has_table(self.table_name)
+        except sa.exc.SQLAlchemyError:
+            return False
+        if found:
+            self._known[engine] = True
+        else:
+            self._known[engine] = time.monotonic()
+            logging.getLogger(__name__).warning("%s table missing: %s", self.table_name, self.missing)
+        return found

@@ -44,7 +44,6 @@ import logging
 import secrets
 import threading
 import time
-import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -54,7 +53,7 @@ from flask.globals import request_ctx
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from marketplace.core.models import PageCacheGeneration
+from marketplace.core.models import PageCacheGeneration, TableProbe
 from marketplace.core.security import NONCE_KEY, csp_nonce
 
 log = logging.getLogger(__name__)
@@ -124,7 +123,6 @@ NONCE_MARK = f"\x00pc-nonce-{_MARK}\x00".encode()
 CSRF_MARK = f"\x00pc-csrf-{_MARK}\x00".encode()
 
 _table = PageCacheGeneration.__table__
-_available: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _installed = False
 _install_lock = threading.Lock()
 
@@ -200,27 +198,8 @@ class MemoryStore:
 # --- the generation -----------------------------------------------------------------------------
 
 
-def available(bind) -> bool:
-    """Does this database have the generation table (not before its migration ran)? A missing
-    table turns the cache off; it is looked for again after a minute."""
-    engine = getattr(bind, "engine", bind)
-    known = _available.get(engine)
-    if known is True or (known is not None and time.monotonic() - known < 60):
-        return known is True
-    try:
-        if isinstance(bind, sa.engine.Connection):
-            found = sa.inspect(bind).has_table(_table.name)
-        else:
-            with engine.connect() as conn:
-                found = sa.inspect(conn).has_table(_table.name)
-    except sa.exc.SQLAlchemyError:
-        return False
-    if found:
-        _available[engine] = True
-    else:
-        _available[engine] = time.monotonic()
-        log.warning("page_cache_generation table missing: the page cache is off (run flask db upgrade)")
-    return found
+# Does this database have the generation table (not before its migration ran)? Missing: cache off.
+available = TableProbe(_table.name, "the page cache is off (run flask db upgrade)")
 
 
 def bump(connection: sa.Connection) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 import weakref
 from collections.abc import Iterable
 from typing import NamedTuple
@@ -28,7 +27,7 @@ from flask import Flask, current_app, has_app_context, has_request_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from marketplace.core.models import utcnow
+from marketplace.core.models import TableProbe, utcnow
 from marketplace.search.models import SearchOutbox
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ PENDING = "search_outbox_pending"
 PRODUCER_FIELDS = ("name", "district", "commune", "craft_village", "kind")
 READ_BATCH = 20000
 _table = SearchOutbox.__table__
-_available: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _installed = False
 _install_lock = threading.Lock()
 
@@ -49,27 +47,8 @@ class Row(NamedTuple):
     op: str
 
 
-def available(bind) -> bool:
-    """Does this database have the outbox table? (Not yet, before its migration ran.) A missing
-    table is looked for again after a minute."""
-    engine = getattr(bind, "engine", bind)
-    known = _available.get(engine)
-    if known is True or (known is not None and time.monotonic() - known < 60):
-        return known is True
-    try:
-        if isinstance(bind, sa.engine.Connection):
-            found = sa.inspect(bind).has_table(_table.name)
-        else:
-            with engine.connect() as conn:
-                found = sa.inspect(conn).has_table(_table.name)
-    except sa.exc.SQLAlchemyError:
-        return False
-    if found:
-        _available[engine] = True
-    else:
-        _available[engine] = time.monotonic()
-        log.warning("search_outbox table missing: index changes are not queued (run flask db upgrade)")
-    return found
+# Does this database have the outbox table? (Not yet, before its migration ran.)
+available = TableProbe("search_outbox", "index changes are not queued (run flask db upgrade)")
 
 
 # --- queueing -----------------------------------------------------------------------------------
