@@ -380,23 +380,29 @@ def _copy_synonyms(copy: Path) -> UploadFile | None:
     return UploadFile(SYNONYMS, copy.stat().st_size, _sha256_file(copy))
 
 
+def _copy_sqlite(source: sqlite3.Connection, target: sqlite3.Connection, progress: ProgressFn, step: int) -> None:
+    """SQLite's online backup API from `source` into `target`, `step` pages at a time (0: all),
+    with a progress bar over the source's pages."""
+    pages = int(source.execute("PRAGMA page_count").fetchone()[0])
+    with progress(max(pages, 1), "Database") as update:
+        done = [0]
+
+        def report(_status: int, remaining: int, total: int) -> None:
+            now = total - remaining
+            update(max(0, now - done[0]))
+            done[0] = now
+
+        source.backup(target, pages=step, progress=report)
+
+
 def _dump_sqlite(dump: Path, progress: ProgressFn) -> tuple[dict[str, int], str | None, str]:
     """The online backup API, then rows counted in the copy itself (exactly what is archived)."""
     raw = db.engine.raw_connection()
     try:
-        source = raw.driver_connection
-        pages = int(source.execute("PRAGMA page_count").fetchone()[0])
         target = sqlite3.connect(dump)
         try:
-            with progress(max(pages, 1), "Database") as update:
-                done = [0]
-
-                def report(_status: int, remaining: int, total: int) -> None:
-                    now = total - remaining
-                    update(max(0, now - done[0]))
-                    done[0] = now
-
-                source.backup(target, pages=4096, progress=report)
+            # In steps, so the app's writers get the lock between them.
+            _copy_sqlite(raw.driver_connection, target, progress, step=4096)
             target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file
         finally:
             target.close()
@@ -666,18 +672,9 @@ def _restore_sqlite(dump: Path, progress: ProgressFn) -> None:
     lock, all pages replaced, never a half-written file visible to another connection."""
     source = sqlite3.connect(dump)
     try:
-        pages = int(source.execute("PRAGMA page_count").fetchone()[0])
         raw = db.engine.raw_connection()
         try:
-            with progress(max(pages, 1), "Database") as update:
-                done = [0]
-
-                def report(_status: int, remaining: int, total: int) -> None:
-                    now = total - remaining
-                    update(max(0, now - done[0]))
-                    done[0] = now
-
-                source.backup(raw.driver_connection, pages=0, progress=report)
+            _copy_sqlite(source, raw.driver_connection, progress, step=0)  # 0: all pages at once
         finally:
             raw.close()
     except sqlite3.Error as error:
