@@ -10,41 +10,18 @@ from flask_login import current_user
 from marketplace.banking import services, vietqr
 from marketplace.banking.forms import BankAccountForm, RemoveAccountForm
 from marketplace.core.auth import role_required
-from marketplace.core.errors import NotAllowed, ServiceError
+from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.extensions import db
-from marketplace.producers.models import Producer
+from marketplace.producers.access import managed_or_403, producer_or_404
 
 bp = Blueprint("banking", __name__)
-
-
-def _producer_or_404(producer_id: int) -> Producer:
-    producer = db.session.get(Producer, producer_id)
-    if producer is None:
-        abort(404)
-    return producer
-
-
-def _managed_or_403(producer_id: int) -> Producer:
-    producer = _producer_or_404(producer_id)
-    if not producer.is_managed_by(current_user):
-        abort(403)
-    return producer
-
-
-def _apply_error(form, error: ServiceError) -> None:
-    if isinstance(error, NotAllowed):
-        abort(403)
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*target.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 @bp.get("/my/producers/<int:producer_id>/bank-account")
 @role_required()
 def account(producer_id: int):
-    producer = _producer_or_404(producer_id)
+    producer = producer_or_404(producer_id)
     is_manager = producer.is_managed_by(current_user)
     if not (is_manager or current_user.is_staff):
         abort(403)
@@ -64,14 +41,14 @@ def account(producer_id: int):
 @bp.route("/my/producers/<int:producer_id>/bank-account/edit", methods=["GET", "POST"])
 @role_required()
 def edit(producer_id: int):
-    producer = _managed_or_403(producer_id)
+    producer = managed_or_403(producer_id)
     found = services.account_for_producer(producer.id)
     form = BankAccountForm(obj=found if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
             services.save_account(current_user, producer, form.to_data())
         except ServiceError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
         else:
             db.session.commit()
             flash(_("Đã lưu tài khoản ngân hàng. Người mua sẽ thấy mã VietQR của tài khoản này."), "success")
@@ -82,7 +59,7 @@ def edit(producer_id: int):
 @bp.route("/my/producers/<int:producer_id>/bank-account/remove", methods=["GET", "POST"])
 @role_required()
 def remove(producer_id: int):
-    producer = _managed_or_403(producer_id)
+    producer = managed_or_403(producer_id)
     found = services.account_for_producer(producer.id)
     if found is None:
         abort(404)
@@ -91,7 +68,7 @@ def remove(producer_id: int):
         try:
             services.remove_account(current_user, producer)
         except ServiceError as error:
-            _apply_error(None, error)
+            apply_error(None, error)
         else:
             db.session.commit()
             flash(_("Đã xoá tài khoản ngân hàng. Người mua sẽ không thấy lựa chọn chuyển khoản."), "success")
@@ -102,7 +79,7 @@ def remove(producer_id: int):
 
 
 def _static_payload(producer_id: int) -> str:
-    producer = _managed_or_403(producer_id)
+    producer = managed_or_403(producer_id)
     qr = services.static_vietqr_for(producer.id)
     if qr is None:
         abort(404)

@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from marketplace.core.auth import role_required
 from marketplace.core.dates import to_local
-from marketplace.core.errors import NotAllowed, ServiceError
+from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.models import utcnow
 from marketplace.core.pagination import page_arg
 from marketplace.extensions import db
@@ -27,18 +28,6 @@ def _forum_or_404(forum_id: int) -> Forum:
     if forum is None:
         abort(404)
     return forum
-
-
-def _apply_error(form, error: ServiceError) -> None:
-    if isinstance(error, NotAllowed):
-        abort(403)
-    target = getattr(form, error.field, None) if (form is not None and error.field) else None
-    if target is not None and hasattr(target, "errors"):
-        if isinstance(target.errors, tuple):
-            target.errors = list(target.errors)
-        target.errors.append(error.message)
-    else:
-        flash(error.message, "error")
 
 
 # --------------------------------------------------------------------------- agendas
@@ -153,7 +142,7 @@ def checkin_post(forum_id: int):
             result = checkin.check_in(current_user, forum, form.code.data)
         except ServiceError as error:
             db.session.rollback()
-            _apply_error(form, error)
+            apply_error(form, error)
             status = 422
         else:
             db.session.commit()
@@ -234,7 +223,7 @@ def outcome(forum_id: int, meeting_id: int):
                 outcomes.record_outcome(current_user, meeting, form.data_object())
             except ServiceError as error:
                 db.session.rollback()
-                _apply_error(form, error)
+                apply_error(form, error)
             else:
                 db.session.commit()
                 flash(_("Đã lưu kết quả cuộc gặp."), "success")

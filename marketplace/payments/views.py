@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from marketplace.core.auth import login_required, role_required
 from marketplace.core.errors import NotAllowed, ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import page_arg, paginate
 from marketplace.core.urls import safe_next
 from marketplace.extensions import db
@@ -35,12 +36,6 @@ def _order_or_404(order_id: int) -> Order:
     if order is None:
         abort(404)
     return order
-
-
-def _flash_error(error: ServiceError) -> None:
-    if isinstance(error, NotAllowed):
-        abort(403)
-    flash(error.message, "error")
 
 
 def _back(order: Order):
@@ -239,7 +234,7 @@ def _order_action(order_id: int, action, success: str, *args):
         action(current_user, found, *args)
     except ServiceError as error:
         db.session.rollback()
-        _flash_error(error)
+        apply_error(None, error)
     else:
         db.session.commit()
         flash(success, "success")
@@ -278,14 +273,8 @@ def refund(order_id: int):
             services.refund(current_user, found, form.amount_vnd.data, form.reason.data or "")
         except ServiceError as error:
             db.session.rollback()
-            if isinstance(error, NotAllowed):
-                abort(403)
+            apply_error(form, error)
             found = db.session.get(Order, order_id)
-            target = getattr(form, error.field, None) if error.field else None
-            if target is not None:
-                target.errors = [*target.errors, error.message]
-            else:
-                flash(error.message, "error")
         else:
             db.session.commit()
             flash(_("Đã hoàn tiền."), "success")
@@ -303,12 +292,8 @@ def settle(order_id: int):
             services.settle(current_user, found, form.settled_on.data, form.reference.data or "")
         except ServiceError as error:
             db.session.rollback()
+            apply_error(form, error)
             found = db.session.get(Order, order_id)
-            target = getattr(form, error.field, None) if error.field else None
-            if target is not None:
-                target.errors = [*target.errors, error.message]
-            else:
-                flash(error.message, "error")
         else:
             db.session.commit()
             flash(_("Đã ghi nhận đối soát với nhà sản xuất."), "success")
@@ -335,7 +320,7 @@ def quote_terms(quote_id: int):
             services.set_terms(current_user, quote, form.deposit_percent.data, form.sample_price_vnd.data)
         except ServiceError as error:
             db.session.rollback()
-            _flash_error(error)
+            apply_error(None, error)
         else:
             db.session.commit()
             flash(_("Đã lưu điều khoản thanh toán."), "success")
@@ -353,7 +338,7 @@ def create_quote_order(quote_id: int):
         created = services.create_quote_order(current_user, quote, request.form.get("kind", ""))
     except ServiceError as error:
         db.session.rollback()
-        _flash_error(error)
+        apply_error(None, error)
         return redirect(url_for("inquiries.quote", quote_id=quote_id))
     db.session.commit()
     return redirect(url_for("payments.order", order_id=created.id))

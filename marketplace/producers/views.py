@@ -8,12 +8,14 @@ from flask_login import current_user
 
 from marketplace.catalog.stars import certificate_status, effective_stars
 from marketplace.core.auth import role_required
-from marketplace.core.errors import NotAllowed, ServiceError
+from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import page_arg, paginate
 from marketplace.core.uploads import delete_image
 from marketplace.data import CERTIFICATIONS, PRODUCER_KINDS, craft_villages, district_names
 from marketplace.extensions import db
 from marketplace.producers import services
+from marketplace.producers.access import managed_or_403, producer_or_404
 from marketplace.producers.forms import ClaimForm, InvitationForm, PhotoForm, ProducerForm, RejectClaimForm
 from marketplace.producers.models import Producer, ProducerClaim
 
@@ -28,30 +30,6 @@ def safe_website(url: str | None) -> str | None:
     """Only http(s) links are ever rendered as links (imported data is not trusted)."""
     value = (url or "").strip()
     return value if value.lower().startswith(("http://", "https://")) else None
-
-
-def _producer_or_404(producer_id: int) -> Producer:
-    producer = db.session.get(Producer, producer_id)
-    if producer is None:
-        abort(404)
-    return producer
-
-
-def _managed_or_403(producer_id: int) -> Producer:
-    producer = _producer_or_404(producer_id)
-    if not producer.is_managed_by(current_user):
-        abort(403)
-    return producer
-
-
-def _apply_error(form, error: ServiceError) -> None:
-    if isinstance(error, NotAllowed):
-        abort(403)
-    target = getattr(form, error.field, None) if error.field else None
-    if target is not None and hasattr(target, "errors"):
-        target.errors = [*target.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 # --------------------------------------------------------------------------- public pages
@@ -75,7 +53,7 @@ def directory():
 
 @bp.get("/producers/<int:producer_id>")
 def show(producer_id: int):
-    producer = _producer_or_404(producer_id)
+    producer = producer_or_404(producer_id)
     page = paginate(services.public_products_query(producer), page_arg(request.args.get("page")), STOREFRONT_PER_PAGE)
     is_manager = producer.is_managed_by(current_user)
     return render_template(
@@ -140,7 +118,7 @@ def new_producer():
         try:
             producer = services.create_producer(current_user, _form_data(form))
         except ServiceError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
         else:
             db.session.commit()
             flash(_("Đã tạo gian hàng “%(name)s”. Bạn có thể thêm ảnh và sản phẩm.", name=producer.name), "success")
@@ -151,7 +129,7 @@ def new_producer():
 @bp.route("/my/producers/<int:producer_id>/edit", methods=["GET", "POST"])
 @role_required()
 def edit(producer_id: int):
-    producer = _managed_or_403(producer_id)
+    producer = managed_or_403(producer_id)
     form = ProducerForm(obj=producer if request.method == "GET" else None)
     if request.method == "GET":
         saved = [c for c in producer.certifications.split(";") if c]
@@ -161,7 +139,7 @@ def edit(producer_id: int):
         try:
             services.update_producer(current_user, producer, _form_data(form))
         except ServiceError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
         else:
             db.session.commit()
             flash(_("Đã lưu thông tin gian hàng."), "success")
@@ -172,12 +150,12 @@ def edit(producer_id: int):
 @bp.post("/my/producers/<int:producer_id>/photos")
 @role_required()
 def upload_photos(producer_id: int):
-    producer = _managed_or_403(producer_id)
+    producer = managed_or_403(producer_id)
     uploads = [services.Upload(f.filename or "", f.read()) for f in request.files.getlist("photos")]
     try:
         result = services.add_photos(current_user, producer, uploads)
     except ServiceError as error:
-        _apply_error(None, error)
+        apply_error(None, error)
         return redirect(url_for("producers.edit", producer_id=producer.id) + "#photos")
     db.session.commit()
     if result.added:
@@ -190,13 +168,13 @@ def upload_photos(producer_id: int):
 @bp.post("/my/producers/<int:producer_id>/photos/<int:photo_id>/delete")
 @role_required()
 def delete_photo(producer_id: int, photo_id: int):
-    producer = _managed_or_403(producer_id)
+    producer = managed_or_403(producer_id)
     try:
         stored = services.delete_photo(current_user, producer, photo_id)
     except ServiceError as error:
         if error.code == "not_found":
             abort(404)
-        _apply_error(None, error)
+        apply_error(None, error)
         return redirect(url_for("producers.edit", producer_id=producer.id) + "#photos")
     db.session.commit()
     delete_image(stored)
@@ -210,7 +188,7 @@ def delete_photo(producer_id: int, photo_id: int):
 @bp.route("/producers/<int:producer_id>/claim", methods=["GET", "POST"])
 @role_required("producer")
 def claim(producer_id: int):
-    producer = _producer_or_404(producer_id)
+    producer = producer_or_404(producer_id)
     if producer.managers:
         flash(_("Gian hàng này đã có người quản lý nên không thể nhận quản lý."), "warning")
         return redirect(url_for("producers.show", producer_id=producer.id))
@@ -219,7 +197,7 @@ def claim(producer_id: int):
         try:
             services.create_claim(current_user, producer, form.evidence.data, form.message.data or "")
         except ServiceError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
         else:
             db.session.commit()
             flash(_("Đã gửi yêu cầu. Ban tổ chức sẽ đối chiếu số chứng nhận và phản hồi qua email."), "success")
@@ -248,7 +226,7 @@ def approve_claim(claim_id: int):
     try:
         services.approve_claim(current_user, found)
     except ServiceError as error:
-        _apply_error(None, error)
+        apply_error(None, error)
     else:
         db.session.commit()
         flash(_("Đã duyệt: %(user)s quản lý “%(name)s”.", user=found.user.email, name=found.producer.name), "success")
@@ -263,7 +241,7 @@ def reject_claim(claim_id: int):
     try:
         services.reject_claim(current_user, found, form.reason.data or "")
     except ServiceError as error:
-        _apply_error(None, error)
+        apply_error(None, error)
     else:
         db.session.commit()
         flash(_("Đã từ chối yêu cầu của %(user)s.", user=found.user.email), "success")
@@ -284,7 +262,7 @@ def _private(body: str, status: int = 200):
 @bp.route("/admin/producers/<int:producer_id>/invite", methods=["GET", "POST"])
 @role_required("organiser", "admin")
 def invite(producer_id: int):
-    producer = _producer_or_404(producer_id)
+    producer = producer_or_404(producer_id)
     form = InvitationForm()
     if form.validate_on_submit():
         try:
@@ -295,7 +273,7 @@ def invite(producer_id: int):
                 lambda token: url_for("producers.invitation", token=token, _external=True),
             )
         except ServiceError as error:
-            _apply_error(form, error)
+            apply_error(form, error)
         else:
             db.session.commit()
             # The link is shown once (only its hash is stored): keep it out of caches and referrers.

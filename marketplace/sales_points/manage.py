@@ -10,12 +10,13 @@ from flask_login import current_user
 from marketplace.catalog.models import Product
 from marketplace.core.auth import role_required
 from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.uploads import delete_image
 from marketplace.extensions import db
 from marketplace.sales_points import services
 from marketplace.sales_points.forms import CarryRequestForm, PhotoForm, ResponseForm, SalesPointForm
 from marketplace.sales_points.models import CarryRequest, SalesPoint
-from marketplace.sales_points.views import apply_error, bp, map_config
+from marketplace.sales_points.views import bp, map_config
 
 
 def _point_or_404(point_id: int) -> SalesPoint:

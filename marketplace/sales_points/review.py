@@ -9,12 +9,13 @@ from flask_login import current_user
 
 from marketplace.core.auth import role_required
 from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import page_arg
 from marketplace.extensions import db
 from marketplace.sales_points import registry, services
 from marketplace.sales_points.forms import ChecklistForm, ReasonForm
 from marketplace.sales_points.models import ALL_STATUSES, SalesPoint
-from marketplace.sales_points.views import apply_error, bp, kind_label, map_config
+from marketplace.sales_points.views import bp, kind_label, map_config
 
 QUEUE_PER_PAGE = 30
 

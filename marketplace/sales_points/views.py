@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, flash, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_login import current_user
 
-from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.i18n import label
 from marketplace.core.pagination import Page, page_arg
 from marketplace.data import OCOP_GROUPS, SALES_POINT_KINDS, district_names, districts
@@ -46,19 +45,6 @@ def kind_label(code: str) -> str:
 
 def point_url(point: SalesPoint) -> str:
     return url_for("sales_points.show", ref=point.ref)
-
-
-def apply_error(form, error: ServiceError) -> None:
-    """Put a service error next to its form field, or flash it; NotAllowed is a 403."""
-    if isinstance(error, NotAllowed):
-        abort(403)
-    target = getattr(form, error.field, None) if (form is not None and error.field) else None
-    if target is not None and hasattr(target, "errors"):
-        if isinstance(target.errors, tuple):
-            target.errors = list(target.errors)
-        target.errors.append(error.message)
-    else:
-        flash(error.message, "error")
 
 
 @bp.app_template_filter("km")

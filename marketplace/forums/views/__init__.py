@@ -4,10 +4,9 @@ report) are the "forum_day" blueprint in marketplace/forums/day_views.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash
+from flask import Blueprint, abort
 from flask_login import current_user
 
-from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.i18n import label
 from marketplace.extensions import db
 from marketplace.forums import setup
@@ -33,19 +32,6 @@ def registration_or_404(forum: Forum, registration_id: int) -> Registration:
     if registration is None or registration.forum_id != forum.id:
         abort(404)
     return registration
-
-
-def apply_error(form, error: ServiceError) -> None:
-    """Put a service error next to its form field, or flash it; NotAllowed is a 403."""
-    if isinstance(error, NotAllowed):
-        abort(403)
-    target = getattr(form, error.field, None) if (form is not None and error.field) else None
-    if target is not None and hasattr(target, "errors"):
-        if isinstance(target.errors, tuple):
-            target.errors = list(target.errors)
-        target.errors.append(error.message)
-    else:
-        flash(error.message, "error")
 
 
 @bp.app_template_filter("forum_status")

@@ -11,13 +11,14 @@ from wtforms.fields.choices import SelectChoice
 
 from marketplace.core.auth import role_required
 from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import page_arg
 from marketplace.extensions import db
 from marketplace.forums import recommendations, scheduling, setup
 from marketplace.forums import registration as registrations
 from marketplace.forums.forms import ForumForm, MoveForm, RefuseForm, SessionEntryForm, SessionsForm
 from marketplace.forums.models import REGISTRATION_STATUSES, Forum
-from marketplace.forums.views import apply_error, bp, forum_or_404, registration_or_404
+from marketplace.forums.views import bp, forum_or_404, registration_or_404
 
 STAFF = ("organiser", "admin")
 

@@ -12,13 +12,14 @@ from flask_wtf import FlaskForm
 from marketplace.catalog.models import Product
 from marketplace.core.auth import role_required
 from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.extensions import db
 from marketplace.forums import meetings as meeting_services
 from marketplace.forums import recommendations, setup
 from marketplace.forums import registration as registrations
 from marketplace.forums.forms import MeetingRequestForm, RegistrationForm
 from marketplace.forums.models import Forum, Registration
-from marketplace.forums.views import apply_error, bp, forum_or_404, registration_or_404
+from marketplace.forums.views import bp, forum_or_404, registration_or_404
 from marketplace.producers.services import managed_producers
 
 

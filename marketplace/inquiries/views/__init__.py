@@ -6,10 +6,9 @@ user who is not one of its parties (so ids cannot be probed), and 403 to a party
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash
+from flask import Blueprint, abort
 from flask_login import current_user
 
-from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.extensions import db
 
 bp = Blueprint("inquiries", __name__)
@@ -20,17 +19,6 @@ def get_or_404(model, object_id: int):
     if found is None:
         abort(404)
     return found
-
-
-def apply_error(form, error: ServiceError) -> None:
-    """Put a service's message next to its field, or flash it."""
-    if isinstance(error, NotAllowed):
-        abort(403)
-    target = form[error.field] if form is not None and error.field and error.field in form else None
-    if target is not None:
-        target.errors = [*target.errors, error.message]
-    else:
-        flash(error.message, "error")
 
 
 @bp.app_context_processor

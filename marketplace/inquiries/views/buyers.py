@@ -10,6 +10,7 @@ from flask_login import current_user
 from marketplace.catalog.models import Product
 from marketplace.core.auth import login_required, role_required
 from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.data import UNITS
 from marketplace.extensions import db
 from marketplace.inquiries import messaging, services
@@ -18,7 +19,7 @@ from marketplace.inquiries.forms import BUYER_KIND_LABELS, EmptyForm, InquiryFor
 from marketplace.inquiries.models import Inquiry
 from marketplace.inquiries.notifications import mark_read_for_link
 from marketplace.inquiries.responsiveness import describe_seconds, measure
-from marketplace.inquiries.views import apply_error, bp, get_or_404
+from marketplace.inquiries.views import bp, get_or_404
 from marketplace.producers.models import Producer
 
 # --------------------------------------------------------------------------- template helpers

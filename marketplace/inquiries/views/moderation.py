@@ -9,13 +9,14 @@ from flask_login import current_user
 from marketplace.accounts.models import User
 from marketplace.core.auth import role_required
 from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import page_arg
 from marketplace.core.urls import safe_next
 from marketplace.extensions import db
 from marketplace.inquiries import messaging, moderation
 from marketplace.inquiries.forms import EmptyForm, ReasonForm
 from marketplace.inquiries.models import Message, Report, Rfq
-from marketplace.inquiries.views import apply_error, bp, get_or_404
+from marketplace.inquiries.views import bp, get_or_404
 
 STAFF = ("organiser", "admin")
 

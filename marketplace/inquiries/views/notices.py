@@ -8,12 +8,13 @@ from flask_login import current_user
 
 from marketplace.core.auth import login_required
 from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import page_arg
 from marketplace.core.urls import safe_next
 from marketplace.extensions import db
 from marketplace.inquiries import notifications
 from marketplace.inquiries.forms import EmptyForm, SettingsForm
-from marketplace.inquiries.views import apply_error, bp
+from marketplace.inquiries.views import bp
 
 
 @bp.get("/notifications")

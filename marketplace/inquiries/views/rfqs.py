@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from marketplace.core.auth import login_required, role_required
 from marketplace.core.dates import today
 from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import Page, page_arg, paginate
 from marketplace.data import UNITS
 from marketplace.extensions import db
@@ -18,7 +19,7 @@ from marketplace.inquiries import leads, messaging, services
 from marketplace.inquiries.forms import DeclineForm, EmptyForm, InviteForm, MessageForm, QuoteForm, ReasonForm, RfqForm
 from marketplace.inquiries.models import Quote, Rfq
 from marketplace.inquiries.notifications import mark_read_for_link
-from marketplace.inquiries.views import apply_error, bp, get_or_404
+from marketplace.inquiries.views import bp, get_or_404
 from marketplace.producers.models import Producer
 
 LIST_PER_PAGE = 20

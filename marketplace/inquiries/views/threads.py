@@ -8,13 +8,14 @@ from flask_login import current_user
 
 from marketplace.core.auth import login_required
 from marketplace.core.errors import ServiceError
+from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import page_arg, paginate
 from marketplace.extensions import db
 from marketplace.inquiries import attachments, messaging, moderation
 from marketplace.inquiries.common import setting
 from marketplace.inquiries.forms import MessageForm, ReasonForm
 from marketplace.inquiries.models import Message, Thread
-from marketplace.inquiries.views import apply_error, bp, get_or_404
+from marketplace.inquiries.views import bp, get_or_404
 
 INBOX_PER_PAGE = 30
 
