@@ -7,27 +7,22 @@ serves it to the product's managers and to organisers.
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
 
+from marketplace.core.documents import check_pdf, is_pdf, reencode_image
 from marketplace.core.errors import ServiceError
 from marketplace.core.uploads import write_file
 
 FOLDER = "certificates"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
-MAX_PIXELS = 40_000_000
 MAX_SIDE = 3000  # enough to read the decision number and the seal
 IMAGE_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 CONTENT_TYPES = {"pdf": "application/pdf", "jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
-_PDF_HEADER = re.compile(rb"^%PDF-[12]\.\d")
-_PDF_OBJECT = re.compile(rb"(?<!\d)\d{1,10}[ \t\r\n]{1,5}\d{1,5}[ \t\r\n]{1,5}obj\b")
-_PDF_ACTIVE = (b"/JavaScript", b"/Launch", b"/EmbeddedFile")
 _NAME = re.compile(r"^[0-9a-f]{32}\.(pdf|jpg|png|webp)$")
 
 
@@ -50,44 +45,6 @@ def content_type(name: str) -> str:
     return CONTENT_TYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream")
 
 
-def _check_pdf(data: bytes, field: str) -> None:
-    tail = data[-2048:]
-    if b"%%EOF" not in tail or b"startxref" not in tail or not _PDF_OBJECT.search(data):
-        raise ServiceError(field, _("Tệp PDF bị hỏng hoặc không hợp lệ."))
-    if any(marker in data for marker in _PDF_ACTIVE):
-        raise ServiceError(field, _("Tệp PDF chứa mã lệnh hoặc tệp nhúng nên không được nhận."))
-
-
-def _reencode_image(data: bytes, field: str) -> tuple[bytes, str]:
-    """Decode and save again: drops metadata (GPS, camera) and anything hidden after the image."""
-    refused = _("Chỉ nhận bản chụp là tệp PDF hoặc ảnh JPEG, PNG, WebP.")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            kind = probe.format
-            if kind not in IMAGE_FORMATS:
-                raise ServiceError(field, refused)
-            if probe.width * probe.height > MAX_PIXELS:
-                raise ServiceError(field, _("Ảnh có kích thước quá lớn."))
-            probe.verify()
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            img = ImageOps.exif_transpose(img)
-            img = img.convert("RGBA" if kind in ("PNG", "WEBP") and "A" in img.getbands() else "RGB")
-            img.thumbnail((MAX_SIDE, MAX_SIDE))
-            out = io.BytesIO()
-            if kind == "JPEG":
-                img.save(out, "JPEG", quality=88, optimize=True)
-            elif kind == "PNG":
-                img.save(out, "PNG", optimize=True)
-            else:
-                img.save(out, "WEBP", quality=88)
-    except ServiceError:
-        raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
-        raise ServiceError(field, refused) from None
-    return out.getvalue(), IMAGE_FORMATS[kind]
-
-
 def store(data: bytes, field: str = "cert_scan") -> str:
     """Check `data` by its content and write it under a random name; return that name.
 
@@ -98,11 +55,13 @@ def store(data: bytes, field: str = "cert_scan") -> str:
         raise ServiceError(field, _("Tệp bản chụp trống."))
     if len(data) > limit:
         raise ServiceError(field, _("Bản chụp lớn hơn %(size)s MB.", size=limit // (1024 * 1024)))
-    if _PDF_HEADER.match(data[:16]):
-        _check_pdf(data, field)
+    if is_pdf(data):
+        check_pdf(data, field)
         content, ext = data, "pdf"
     else:
-        content, ext = _reencode_image(data, field)
+        refused = _("Chỉ nhận bản chụp là tệp PDF hoặc ảnh JPEG, PNG, WebP.")
+        content, kind = reencode_image(data, field, refused, MAX_SIDE)
+        ext = IMAGE_FORMATS[kind]
     name = f"{secrets.token_hex(16)}.{ext}"
     write_file(scans_dir() / name, content, field)
     return name

@@ -24,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from marketplace.catalog.models import Product
 from marketplace.catalog.services import can_manage
 from marketplace.core.dates import add_months, to_local, today
+from marketplace.core.documents import check_pdf
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.models import utcnow
 from marketplace.core.uploads import save_image, upload_dir, write_file
@@ -537,11 +538,6 @@ def max_file_bytes() -> int:
     return int(current_app.config.get("TRACE_MAX_FILE_BYTES") or DEFAULT_MAX_FILE_BYTES)
 
 
-def looks_like_pdf(data: bytes) -> bool:
-    """A PDF starts with %PDF-1.x/2.x and ends (give or take a little whitespace) with %%EOF."""
-    return re.match(rb"%PDF-[12]\.\d", data[:16]) is not None and b"%%EOF" in data[-2048:]
-
-
 def store_inspection_file(upload: UploadedFile) -> StoredFile:
     """Check the file by its content (a PDF, or a JPEG/PNG/WebP photo), at most the size limit, and
     store it under a random name. Photos are re-encoded (metadata such as GPS dropped)."""
@@ -552,8 +548,7 @@ def store_inspection_file(upload: UploadedFile) -> StoredFile:
     if len(data) > limit:
         raise ServiceError("file", _("Tệp lớn hơn %(n)s MB.", n=limit // (1024 * 1024)))
     if data[:5] == b"%PDF-":
-        if not looks_like_pdf(data):
-            raise ServiceError("file", _("Tệp PDF bị hỏng hoặc không đầy đủ."))
+        check_pdf(data, "file")  # sound, and no scripts or embedded files: the trace page is public
         folder = upload_dir() / DOCUMENTS_DIR
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{DOCUMENTS_DIR}/{secrets.token_hex(16)}.pdf"

@@ -327,6 +327,8 @@ def test_photo_report_is_re_encoded(world, batch):
     [
         b"<html><script>alert(1)</script></html>",  # HTML named .pdf
         b"%PDF-1.4\n truncated",  # no %%EOF
+        # sound, but opens a script: the trace page is public
+        b"%PDF-1.4\n1 0 obj << /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >> endobj\nstartxref\n9\n%%EOF\n",
         b"",
         b"MZ\x90\x00" + b"\x00" * 100,  # an executable
     ],
