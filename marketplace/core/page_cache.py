@@ -2,7 +2,7 @@
 
 What is cached: the HTML of a GET to one of ENDPOINTS (home, search and browse pages, product
 pages, storefronts, the producer directory, the sales-point registry/map and point pages, the
-forum list) answered 200 to a visitor who is not logged in. HEAD requests are served from an
+forum list, the "Tìm nhà cung cấp" matching page) answered 200 to a visitor who is not logged in. HEAD requests are served from an
 entry made by a GET. PAGE_CACHE_SECONDS (0: off) is how long an entry lives at most.
 
 Never cached, never served from the cache:
@@ -35,7 +35,11 @@ ORM session (raw SQL text, another program) are seen only when the entry expires
 The store is per process (an LRU bounded by PAGE_CACHE_MAX_ENTRIES, default 500, and
 PAGE_CACHE_MAX_BYTES, default 50 MB); a bump drops older entries at the next lookup.
 Counts derived from private tables (a producer's response rate on its storefront, a forum's open
-registrations, "open now" at a sales point) may lag by up to PAGE_CACHE_SECONDS.
+registrations, "open now" at a sales point) may lag by up to PAGE_CACHE_SECONDS. So may a
+"Tìm nhà cung cấp" result rendered just after a write, before the matching module's own index
+(refreshed every MATCH_INDEX_CHECK_SECONDS) had seen it: the same need asked again within
+PAGE_CACHE_SECONDS gets the same answer. Matching is the costliest page (~26 ms of CPU), and
+the needs people ask repeat.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ ENDPOINTS = frozenset(
         "sales_points.registry_page",
         "sales_points.show",
         "forums.index",
+        "matching.find",
     }
 )
 # Tables no cached page reads: a write to them alone does not bump the generation.

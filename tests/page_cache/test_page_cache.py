@@ -45,7 +45,9 @@ def test_second_anonymous_get_is_a_hit(cached, client):
     assert CSRF_RE.sub("", first.get_data(as_text=True)) == CSRF_RE.sub("", second.get_data(as_text=True))
 
 
-@pytest.mark.parametrize("path", ["/", "/products?q=m%C3%A2y", "/producers", "/diem-ban", "/forums"])
+@pytest.mark.parametrize(
+    "path", ["/", "/products?q=m%C3%A2y", "/producers", "/diem-ban", "/forums", "/tim-nha-cung-cap?text=mi%E1%BA%BFn"]
+)
 def test_public_pages_are_cached(cached, client, path):
     miss, hit = client.get(path), client.get(path)
     assert (miss.headers.get(HEADER), hit.headers.get(HEADER)) == ("miss", "hit")
@@ -325,3 +327,15 @@ def test_store_is_bounded_and_expires():
     store.set(("d",), entry)
     store.seen(6)
     assert len(store) == 0
+
+
+def test_a_match_page_is_fresh_after_a_catalogue_write(cached, client):
+    path = "/tim-nha-cung-cap?text=mi%E1%BA%BFn+dong"
+    assert "Miến dong Cự Đà" in client.get(path).get_data(as_text=True)
+    assert client.get(path).headers[HEADER] == "hit"
+    product = db.session.scalars(sa.select(Product).where(Product.ref == "PC-0002")).one()
+    product.hidden = True  # an organiser hides the listing
+    db.session.commit()
+    drain()
+    page = client.get(path)
+    assert page.headers.get(HEADER) != "hit"
