@@ -64,3 +64,10 @@ def browser_page():
         yield page
         context.close()
     shutil.rmtree(profile, ignore_errors=True)
+
+
+def log_out(page) -> None:
+    """Open the header's account menu and press "Đăng xuất"."""
+    page.locator("header details.account-menu > summary").click()
+    page.locator("header form[action$='/logout'] button").click()
+    page.wait_for_load_state()

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from marketplace.core.dates import today
 from marketplace.extensions import db
+from tests.e2e.conftest import log_out
 from tests.helpers import PASSWORD, make_producer, make_product, make_user
 
 FORUM = "Diễn đàn kết nối giao thương OCOP Hà Nội 2027"
@@ -26,11 +27,6 @@ def log_in(page, base: str, email: str) -> None:
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert "/login" not in page.url
-
-
-def log_out(page) -> None:
-    page.locator("header form[action$='/logout'] button").click()
-    page.wait_for_load_state()
 
 
 def register(page, base: str, forum_id: int, kind: str, organisation: str, seeks: str) -> None:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.mail.models import OutgoingMail
+from tests.e2e.conftest import log_out
 from tests.helpers import image_bytes
 
 
@@ -62,8 +63,7 @@ def test_producer_lists_a_product_that_visitors_find(live_server, browser_page, 
     page.wait_for_load_state()
     product_url = page.get_by_role("link", name="Xem trang sản phẩm").get_attribute("href")
 
-    page.get_by_role("button", name="Đăng xuất").click()
-    page.wait_for_load_state()
+    log_out(page)
     assert page.get_by_role("link", name="Đăng nhập").is_visible()
 
     response = page.goto(live_server + product_url)

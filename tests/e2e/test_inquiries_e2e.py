@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from marketplace.extensions import db
 from marketplace.inquiries.models import Quote, Rfq
+from tests.e2e.conftest import log_out
 from tests.helpers import PASSWORD, make_producer, make_product, make_user
 
 
@@ -19,11 +20,6 @@ def _login(page, base: str, email: str) -> None:
     page.locator("main form button[type=submit]").click()
     page.wait_for_load_state()
     assert "/login" not in page.url
-
-
-def _logout(page) -> None:
-    page.get_by_role("button", name="Đăng xuất").click()
-    page.wait_for_load_state()
 
 
 def _quote(page, base: str, rfq_id: int, price: str, days: str) -> None:
@@ -67,15 +63,15 @@ def test_rfq_quotes_compare_accept_decline(live_server, browser_page, app):
     assert "Đã đăng yêu cầu báo giá" in page.content()
     rfq_id = db.session.scalar(sa.select(Rfq.id))
     assert page.url.endswith(f"/rfqs/{rfq_id}")
-    _logout(page)
+    log_out(page)
 
     # Two producers find it in their leads and quote.
     _login(page, base, seller_a.email)
     _quote(page, base, rfq_id, "115.000", "7")
-    _logout(page)
+    log_out(page)
     _login(page, base, seller_b.email)
     _quote(page, base, rfq_id, "108.000", "10")
-    _logout(page)
+    log_out(page)
 
     # The buyer compares side by side and accepts the Tân Cương quote (faster, 4 stars).
     _login(page, base, buyer.email)
@@ -92,7 +88,7 @@ def test_rfq_quotes_compare_accept_decline(live_server, browser_page, app):
     page.wait_for_load_state()
     assert "Đã chấp nhận báo giá" in page.content()
     assert page.locator("[data-accept]").count() == 0
-    _logout(page)
+    log_out(page)
 
     # The losing producer sees the decline.
     _login(page, base, seller_b.email)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from marketplace.extensions import db
+from tests.e2e.conftest import log_out
 from tests.helpers import PASSWORD, make_producer, make_product, make_sales_point, make_user
 
 NAME = "Cửa hàng OCOP Phố Cổ Hàng Bạc"
@@ -21,11 +22,6 @@ def log_in(page, base: str, email: str) -> None:
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
     assert "/login" not in page.url
-
-
-def log_out(page) -> None:
-    page.locator("header form[action$='/logout'] button").click()
-    page.wait_for_load_state()
 
 
 def test_apply_approve_and_find_the_point(app, live_server, browser_page):
