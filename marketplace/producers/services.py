@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import User
+from marketplace.accounts.services import normalise_email
 from marketplace.catalog.models import Certificate, Product
 from marketplace.catalog.stars import effective_stars_expr
 from marketplace.core.errors import NotAllowed, ServiceError
@@ -588,15 +589,33 @@ def reject_claim(organiser: User, claim: ProducerClaim, reason: str) -> Producer
 class InvitationInvalid(ServiceError):
     """An unknown, used or expired invitation link; `status` is the HTTP status to answer with."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, email: str = ""):
         messages = {
-            "unknown": _("Liên kết mời không tồn tại hoặc đã bị nhập sai."),
-            "used": _("Lời mời này đã được sử dụng. Mỗi liên kết mời chỉ dùng được một lần."),
-            "expired": _("Lời mời này đã hết hạn. Vui lòng đề nghị ban tổ chức gửi lời mời mới."),
+            "unknown": lambda: _("Liên kết mời không tồn tại hoặc đã bị nhập sai."),
+            "used": lambda: _("Lời mời này đã được sử dụng. Mỗi liên kết mời chỉ dùng được một lần."),
+            "expired": lambda: _("Lời mời này đã hết hạn. Vui lòng đề nghị ban tổ chức gửi lời mời mới."),
+            "other_account": lambda: _(
+                "Lời mời này được gửi tới %(email)s. Bạn đang đăng nhập bằng một địa chỉ khác: hãy đăng xuất, "
+                "rồi đăng nhập (hoặc đăng ký) bằng địa chỉ nhận lời mời.",
+                email=email,
+            ),
         }
-        super().__init__(None, messages[reason], code=reason)
+        super().__init__(None, messages[reason](), code=reason)
         self.reason = reason
-        self.status = 404 if reason == "unknown" else 410
+        self.status = {"unknown": 404, "other_account": 403}.get(reason, 410)
+
+
+def masked_email(email: str) -> str:
+    """ "chu.co.so@example.vn" -> "c•••@example.vn": enough for the invitee to recognise."""
+    local, _at, domain = email.partition("@")
+    return f"{local[:1]}•••@{domain}" if domain else "•••"
+
+
+def check_invitee(user: User, invitation: ProducerInvitation) -> None:
+    """Only the account with the invited address may accept: a forwarded or leaked link does not
+    make a stranger a manager of the storefront."""
+    if normalise_email(user.email) != invitation.email:
+        raise InvitationInvalid("other_account", email=masked_email(invitation.email))
 
 
 def hash_token(token: str) -> str:
@@ -676,8 +695,10 @@ def find_invitation(token: str) -> ProducerInvitation:
 
 
 def accept_invitation(user: User, token: str) -> ProducerInvitation:
-    """The recipient becomes a manager of the producer and gains the producer role; single use."""
+    """The recipient (the account with the invited address) becomes a manager of the producer and
+    gains the producer role; single use."""
     invitation = find_invitation(token)
+    check_invitee(user, invitation)
     now = utcnow()
     result = db.session.execute(
         sa.update(ProducerInvitation)

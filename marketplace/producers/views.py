@@ -299,6 +299,7 @@ def invitation(token: str):
             accepted = services.accept_invitation(current_user, token)
         else:
             found = services.find_invitation(token)
+            services.check_invitee(current_user, found)
     except services.InvitationInvalid as error:
         db.session.rollback()
         return _private(render_template("producers/invitation_invalid.html", error=error), error.status)

@@ -302,7 +302,7 @@ def test_invitation_stores_only_a_hash_and_is_single_use(app):
     max_age = app.config["INVITATION_MAX_AGE"]
     assert abs((invitation.expires_at - utcnow()).total_seconds() - max_age) < 60
 
-    buyer = make_user(roles=("buyer",))
+    buyer = make_user(roles=("buyer",), email="chu.co.so@example.vn")
     services.accept_invitation(buyer, token)
     assert producer.is_managed_by(buyer)
     assert buyer.has_role("producer") and buyer.has_role("buyer")
@@ -310,6 +310,24 @@ def test_invitation_stores_only_a_hash_and_is_single_use(app):
     with pytest.raises(services.InvitationInvalid) as error:
         services.accept_invitation(make_user(), token)
     assert (error.value.reason, error.value.status) == ("used", 410)
+
+
+def test_only_the_invited_address_may_accept(app):
+    producer = make_producer()
+    _inv, link = services.create_invitation(
+        make_user(roles=("organiser",)), producer, "Chu@Example.vn", lambda t: f"/invitations/{t}"
+    )
+    token = link.rsplit("/", 1)[1]
+    stranger = make_user(roles=("buyer",), email="nguoi-la@example.vn")
+    with pytest.raises(services.InvitationInvalid) as error:
+        services.accept_invitation(stranger, token)
+    assert (error.value.reason, error.value.status) == ("other_account", 403)
+    assert "c•••@example.vn" in error.value.message and "chu@" not in error.value.message
+    assert not producer.is_managed_by(stranger) and not stranger.has_role("producer")
+    assert db.session.scalars(sa.select(ProducerInvitation)).one().used_at is None
+    invitee = make_user(roles=("buyer",), email="chu@example.vn")  # the same address, any case
+    services.accept_invitation(invitee, token)
+    assert producer.is_managed_by(invitee)
 
 
 def test_invitation_expired_and_unknown(app):

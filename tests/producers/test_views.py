@@ -420,7 +420,8 @@ def _invite(client, organiser, producer, email="chu@example.vn") -> str:
 def test_invitation_flow_single_use(client):
     producer = make_producer(name="HTX Được Mời")
     organiser = make_user(roles=("organiser",))
-    invitee = make_user(roles=("buyer",))
+    invitee = make_user(roles=("buyer",), email="chu@example.vn")
+    stranger = make_user(roles=("buyer",), email="nguoi-la@example.vn")
     db.session.commit()
     token = _invite(client, organiser, producer)
     invitation = db.session.scalars(sa.select(ProducerInvitation)).one()
@@ -429,6 +430,13 @@ def test_invitation_flow_single_use(client):
     assert mail.to == "chu@example.vn" and f"/invitations/{token}" in mail.body
     assert "chu@example.vn" in _body(client.get(f"/admin/producers/{producer.id}/invite"))
     assert token not in _body(client.get(f"/admin/producers/{producer.id}/invite"))
+
+    login(client, stranger)  # a forwarded link: refused, and the invitation stays usable
+    response = client.get(f"/invitations/{token}")
+    assert response.status_code == 403 and "c•••@example.vn" in _body(response)
+    assert client.post(f"/invitations/{token}").status_code == 403
+    db.session.expire_all()
+    assert not db.session.get(Producer, producer.id).managers
 
     login(client, invitee)
     body = _body(client.get(f"/invitations/{token}"))

@@ -111,7 +111,7 @@ POLICY: dict[str, Policy] = {
     "inquiries.read_all": SELF,
     "payments.my_orders": SELF,
     "dashboard.report_listing": P(LOGGED_IN, note="anyone logged in may report a public listing"),
-    "producers.invitation": P(LOGGED_IN, note="the single-use token is the credential"),
+    "producers.invitation": P(NOBODY, note="only the account with the invited address (none of these visitors)"),
     # ---- buyers
     "inquiries.profile": P(BUYERS),
     "inquiries.new_inquiry": P(BUYERS),
