@@ -1,10 +1,12 @@
 """Orders and payments: the business rules. Services flush, never commit (the views commit).
 
-States move forward only (TRANSITIONS). Every change goes through `_move()`, a conditional UPDATE
+States move forward only (TRANSITIONS). Every change goes through `move()`, a conditional UPDATE
 (`... WHERE id = :id AND state = :from`) so that two writers (the API answer and a webhook, or 20
 copies of one webhook) cannot both apply it: exactly one wins, records an OrderEvent and queues the
 receipt e-mail. Amounts are computed here from the quote, the producer's terms or the forum fee;
 nothing posted by a browser is ever an amount to charge.
+
+Card payments and Stripe's webhooks are in cards.py, the order lists and the CSV in listing.py.
 
 Public for other features:
 - `create_forum_fee_order(registration) -> Order` (idempotent: one open fee order per registration)
@@ -13,12 +15,8 @@ Public for other features:
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 import secrets
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -37,19 +35,14 @@ from marketplace.extensions import db
 from marketplace.inquiries.models import Quote
 from marketplace.payments import stripe_client
 from marketplace.payments.models import (
-    METHODS,
     OPEN_STATES,
-    ORDER_KINDS,
-    ORDER_STATES,
-    SETTLEMENT_STATES,
     Order,
     OrderEvent,
     OrderRefund,
     OrderTerms,
     PaymentAttempt,
-    StripeEvent,
 )
-from marketplace.producers.models import Producer, producer_managers
+from marketplace.producers.models import producer_managers
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "pending": frozenset({"paid", "failed", "cancelled"}),
@@ -64,7 +57,7 @@ IN_FLIGHT = ("creating", "requires_action", "processing", "succeeded")
 STALE_CREATING = timedelta(seconds=60)
 PLATFORM_FEE_PERCENT = 0  # payments go to the platform's Stripe account; the producer's share is settled by transfer
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-_PAYMENT_METHOD_ID = re.compile(r"^pm_[A-Za-z0-9_]{1,96}$")
+PAYMENT_METHOD_ID = re.compile(r"^pm_[A-Za-z0-9_]{1,96}$")
 
 
 # --------------------------------------------------------------------------- access
@@ -180,7 +173,9 @@ def _insert_order(order: Order, existing: sa.Select) -> Order:
         if found is None:
             raise
         return found
-    _event(order, "created", order.state, order.state, "user" if order.kind != "forum_fee" else "system", order.buyer)
+    add_event(
+        order, "created", order.state, order.state, "user" if order.kind != "forum_fee" else "system", order.buyer
+    )
     return order
 
 
@@ -286,7 +281,7 @@ def fee_order_for(registration_id: int) -> Order | None:
 # --------------------------------------------------------------------------- state changes
 
 
-def _event(
+def add_event(
     order: Order,
     action: str,
     from_state: str,
@@ -311,7 +306,7 @@ def _event(
     return event
 
 
-def _move(
+def move(
     order: Order,
     to_state: str,
     action: str,
@@ -336,13 +331,13 @@ def _move(
     db.session.refresh(order)
     if result.rowcount != 1:
         return False
-    _event(order, action, from_state, to_state, cause, actor, stripe_event_id, note)
+    add_event(order, action, from_state, to_state, cause, actor, stripe_event_id, note)
     if to_state == "paid":
         _announce_paid(order)
     return True
 
 
-def _refuse(message: str) -> ServiceError:
+def refusal(message: str) -> ServiceError:
     return ServiceError(None, message, code="illegal_transition")
 
 
@@ -381,6 +376,18 @@ def _announce_paid(order: Order) -> None:
         )
 
 
+def latest_attempt(order: Order) -> PaymentAttempt | None:
+    return db.session.scalar(
+        sa.select(PaymentAttempt).where(PaymentAttempt.order_id == order.id).order_by(PaymentAttempt.attempt_no.desc())
+    )
+
+
+def in_flight_attempt(order: Order) -> PaymentAttempt | None:
+    """The card attempt still being processed (a new payment or a cancel must wait for it)."""
+    latest = latest_attempt(order)
+    return latest if latest is not None and latest.status in IN_FLIGHT else None
+
+
 def method_label(method: str) -> str:
     return {"card": _("Thẻ (Stripe)"), "bank_transfer": _("Chuyển khoản (VietQR)")}.get(method, _("Chưa chọn"))
 
@@ -389,265 +396,13 @@ def cancel(user: User, order: Order) -> None:
     if not (order.buyer_id == user.id or user.is_staff):
         raise NotAllowed()
     if order.state not in PAYABLE_STATES:
-        raise _refuse(_("Không thể huỷ đơn ở trạng thái này."))
-    if _latest_attempt(order) is not None and _latest_attempt(order).status in IN_FLIGHT:
-        raise _refuse(_("Một lần thanh toán bằng thẻ đang xử lý; không thể huỷ đơn."))
+        raise refusal(_("Không thể huỷ đơn ở trạng thái này."))
+    if in_flight_attempt(order) is not None:
+        raise refusal(_("Một lần thanh toán bằng thẻ đang xử lý; không thể huỷ đơn."))
     if order.transfer_marked_at is not None and not user.is_staff:
-        raise _refuse(_("Bạn đã báo chuyển khoản; hãy liên hệ nhà sản xuất hoặc ban tổ chức để huỷ."))
-    if not _move(order, "cancelled", "cancelled", "user", user):
-        raise _refuse(_("Không thể huỷ đơn ở trạng thái này."))
-
-
-# --------------------------------------------------------------------------- card payments
-
-
-@dataclass(frozen=True)
-class AttemptStart:
-    attempt: PaymentAttempt
-    call_stripe: bool  # False: an attempt is already in flight; report its state
-
-
-def _latest_attempt(order: Order) -> PaymentAttempt | None:
-    return db.session.scalar(
-        sa.select(PaymentAttempt).where(PaymentAttempt.order_id == order.id).order_by(PaymentAttempt.attempt_no.desc())
-    )
-
-
-def start_attempt(user: User, order: Order, payment_method_id: str) -> AttemptStart:
-    """Find the attempt in flight (a double click) or add the next one. The caller commits the
-    new row BEFORE calling Stripe, so the (order, attempt_no) unique key guards every copy."""
-    if order.buyer_id != user.id:
-        raise NotAllowed()
-    if not stripe_client.enabled():
-        raise ServiceError(None, _("Thanh toán bằng thẻ đang tắt."), code="payments_off")
-    payment_method_id = (payment_method_id or "").strip()
-    if not _PAYMENT_METHOD_ID.match(payment_method_id):
-        raise ServiceError("payment_method", _("Thông tin thẻ không hợp lệ. Vui lòng nhập lại."))
-    latest = _latest_attempt(order)
-    if latest is not None:
-        if latest.status in ("processing", "succeeded"):
-            return AttemptStart(latest, call_stripe=False)
-        if latest.status == "creating":
-            stale = latest.updated_at < utcnow() - STALE_CREATING and latest.payment_intent_id is None
-            return AttemptStart(latest, call_stripe=stale)  # a stale one is retried with the same key
-        if latest.status == "requires_action" and latest.payment_method_id == payment_method_id:
-            return AttemptStart(latest, call_stripe=False)
-    if order.state not in PAYABLE_STATES:
-        raise _refuse(_("Đơn hàng này không còn chờ thanh toán."))
-    if order.transfer_marked_at is not None:
-        raise _refuse(_("Bạn đã báo chuyển khoản cho đơn này; vui lòng chờ nhà sản xuất xác nhận."))
-    attempt = PaymentAttempt(
-        order_id=order.id,
-        attempt_no=(latest.attempt_no + 1) if latest else 1,
-        payment_method_id=payment_method_id,
-        status="creating",
-    )
-    db.session.add(attempt)
-    db.session.flush()
-    return AttemptStart(attempt, call_stripe=True)
-
-
-def in_flight_attempt(order: Order) -> PaymentAttempt | None:
-    latest = _latest_attempt(order)
-    return latest if latest is not None and latest.status in IN_FLIGHT else None
-
-
-def run_attempt(attempt: PaymentAttempt) -> PaymentAttempt:
-    """Create and confirm the PaymentIntent (idempotency key order-<id>-attempt-<n>)."""
-    order = attempt.order
-    try:
-        intent = stripe_client.create_payment_intent(
-            order.amount_vnd, attempt.payment_method_id, order.id, order.reference, attempt.idempotency_key
-        )
-    except stripe.CardError as error:
-        attempt.status = "failed"
-        attempt.error = (error.user_message or _("Thẻ bị từ chối."))[:500]
-        failed_intent = getattr(error.error, "payment_intent", None) if error.error else None
-        if failed_intent is not None and getattr(failed_intent, "id", None):
-            attempt.payment_intent_id = str(failed_intent.id)
-        db.session.flush()
-        _move(order, "failed", "payment_failed", "stripe_api", note=attempt.error)
-        return attempt
-    except (stripe.APIConnectionError, stripe.RateLimitError) as error:
-        # Unknown outcome: keep "creating"; the next try re-sends the same idempotency key.
-        attempt.error = _("Không kết nối được cổng thanh toán. Vui lòng thử lại sau ít phút.")
-        attempt.updated_at = utcnow() - STALE_CREATING  # retryable at once
-        db.session.flush()
-        current_app.logger.warning("stripe unreachable for %s: %s", attempt.idempotency_key, error)
-        return attempt
-    except stripe.StripeError as error:
-        attempt.status = "failed"
-        attempt.error = (error.user_message or _("Cổng thanh toán từ chối giao dịch."))[:500]
-        db.session.flush()
-        current_app.logger.warning("stripe error for %s: %s", attempt.idempotency_key, error)
-        _move(order, "failed", "payment_failed", "stripe_api", note=attempt.error)
-        return attempt
-    attempt.payment_intent_id = intent.id
-    attempt.client_secret = intent.client_secret
-    _apply_intent(attempt, _intent_dict(intent), cause="stripe_api")
-    return attempt
-
-
-def _intent_dict(intent: Any) -> dict:
-    """A plain dict of a stripe object (stripe 16's objects are not dicts)."""
-    return intent.to_dict() if hasattr(intent, "to_dict") else dict(intent)
-
-
-def _apply_intent(attempt: PaymentAttempt, intent: dict, cause: str, stripe_event_id: str | None = None) -> str:
-    """Bring an attempt and its order in line with a PaymentIntent Stripe reported."""
-    order = attempt.order
-    status = intent.get("status")
-    if status == "succeeded":
-        if not _intent_matches(order, intent):
-            _event(
-                order, "amount_mismatch", order.state, order.state, cause, None, stripe_event_id, str(intent.get("id"))
-            )
-            return "amount_mismatch"
-        attempt.status = "succeeded"
-        attempt.error = ""
-        db.session.flush()
-        moved = _move(
-            order,
-            "paid",
-            "paid",
-            cause,
-            stripe_event_id=stripe_event_id,
-            note=str(intent.get("id")),
-            method="card",
-            paid_at=utcnow(),
-            stripe_payment_intent_id=str(intent.get("id")),
-        )
-        return "applied" if moved else "ignored"
-    if status == "requires_action":
-        if attempt.status == "creating":
-            attempt.status = "requires_action"
-        db.session.flush()
-        return "ignored"
-    if status == "processing":
-        if attempt.status in ("creating", "requires_action"):
-            attempt.status = "processing"
-        db.session.flush()
-        return "ignored"
-    if status in ("requires_payment_method", "canceled"):
-        error = (intent.get("last_payment_error") or {}).get("message") or _("Thanh toán không thành công.")
-        if attempt.status != "succeeded":
-            attempt.status = "failed"
-            attempt.error = str(error)[:500]
-        db.session.flush()
-        moved = _move(order, "failed", "payment_failed", cause, stripe_event_id=stripe_event_id, note=str(error))
-        return "applied" if moved else "ignored"
-    return "ignored"
-
-
-def _intent_matches(order: Order, intent: dict) -> bool:
-    return int(intent.get("amount") or 0) == order.amount_vnd and str(intent.get("currency", "")).lower() == "vnd"
-
-
-def sync_order(order: Order) -> None:
-    """Ask Stripe for the true state of the attempt in flight (the receipt page)."""
-    if order.state not in PAYABLE_STATES or not stripe_client.enabled():
-        return
-    attempt = _latest_attempt(order)
-    if attempt is None or attempt.payment_intent_id is None or attempt.status in ("failed", "succeeded"):
-        return
-    try:
-        intent = stripe_client.retrieve_payment_intent(attempt.payment_intent_id)
-    except stripe.StripeError as error:
-        current_app.logger.warning("could not refresh %s: %s", attempt.payment_intent_id, error)
-        return
-    _apply_intent(attempt, _intent_dict(intent), cause="stripe_api")
-
-
-# --------------------------------------------------------------------------- webhooks
-
-
-def record_event(event_id: str, event_type: str) -> StripeEvent:
-    """Insert the event id first: a copy of the event fails here with IntegrityError (the caller
-    rolls back and answers 200). Nothing else has been written in the transaction yet."""
-    row = StripeEvent(event_id=event_id[:100], type=event_type[:60])
-    db.session.add(row)
-    db.session.flush()
-    return row
-
-
-def handle_event(event: dict) -> str:
-    """Apply one verified Stripe event; returns the outcome recorded with its id."""
-    row = record_event(str(event.get("id", "")), str(event.get("type", "")))
-    obj = (event.get("data") or {}).get("object") or {}
-    kind = row.type
-    if kind in ("payment_intent.succeeded", "payment_intent.payment_failed", "payment_intent.canceled"):
-        outcome, order = _on_intent_event(obj, row.event_id)
-    elif kind == "charge.refunded":
-        outcome, order = _on_charge_refunded(obj, row.event_id)
-    else:
-        outcome, order = "unhandled", None
-    row.order_id = order.id if order is not None else None
-    row.outcome = outcome
-    db.session.flush()
-    return outcome
-
-
-def _order_for_intent(obj: dict) -> tuple[Order | None, PaymentAttempt | None]:
-    intent_id = str(obj.get("id") or "")
-    attempt = db.session.scalar(sa.select(PaymentAttempt).where(PaymentAttempt.payment_intent_id == intent_id))
-    if attempt is not None:
-        return attempt.order, attempt
-    # Stripe created it but we never stored its id (the process stopped mid-call): the metadata
-    # names the order; its attempt still "creating" takes the id. The order's reference must match
-    # too: ids are reused after a database restore (and between test databases).
-    metadata = obj.get("metadata") or {}
-    order_id = str(metadata.get("order_id") or "")
-    order = db.session.get(Order, int(order_id)) if order_id.isdigit() else None
-    if order is None or str(metadata.get("reference") or "") != order.reference:
-        return None, None
-    attempt = db.session.scalar(
-        sa.select(PaymentAttempt)
-        .where(PaymentAttempt.order_id == order.id, PaymentAttempt.payment_intent_id.is_(None))
-        .order_by(PaymentAttempt.attempt_no.desc())
-    )
-    if attempt is not None:
-        attempt.payment_intent_id = intent_id
-    return order, attempt
-
-
-def _on_intent_event(obj: dict, event_id: str) -> tuple[str, Order | None]:
-    order, attempt = _order_for_intent(obj)
-    if order is None or attempt is None:
-        return "unknown_order", order
-    outcome = _apply_intent(attempt, obj, cause="webhook", stripe_event_id=event_id)
-    if outcome == "ignored":
-        _event(order, "webhook_ignored", order.state, order.state, "webhook", None, event_id, str(obj.get("status")))
-    return outcome, order
-
-
-def _on_charge_refunded(obj: dict, event_id: str) -> tuple[str, Order | None]:
-    """A refund seen by Stripe (ours, or one made in the Stripe dashboard): the refunded total
-    only grows, so an older or repeated event changes nothing."""
-    intent_id = str(obj.get("payment_intent") or "")
-    order = (
-        db.session.scalar(sa.select(Order).where(Order.stripe_payment_intent_id == intent_id)) if intent_id else None
-    )
-    if order is None:
-        return "unknown_order", None
-    total = min(int(obj.get("amount_refunded") or 0), order.amount_vnd)
-    if total <= order.refunded_vnd or order.state not in ("paid", "partially_refunded"):
-        _event(order, "webhook_ignored", order.state, order.state, "webhook", None, event_id, "charge.refunded")
-        return "ignored", order
-    target = "refunded" if total >= order.amount_vnd else "partially_refunded"
-    db.session.flush()
-    before = order.refunded_vnd
-    result = db.session.execute(
-        sa.update(Order)
-        .where(Order.id == order.id, Order.refunded_vnd < total, Order.state.in_(("paid", "partially_refunded")))
-        .values(refunded_vnd=total, state=target, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    from_state = order.state
-    db.session.refresh(order)
-    if result.rowcount != 1:
-        return "ignored", order
-    _event(order, "refunded", from_state, target, "webhook", None, event_id, format_vnd(total - before))
-    return "applied", order
+        raise refusal(_("Bạn đã báo chuyển khoản; hãy liên hệ nhà sản xuất hoặc ban tổ chức để huỷ."))
+    if not move(order, "cancelled", "cancelled", "user", user):
+        raise refusal(_("Không thể huỷ đơn ở trạng thái này."))
 
 
 # --------------------------------------------------------------------------- refunds
@@ -658,7 +413,7 @@ def refund(user: User, order: Order, amount_vnd: int | None, reason: str = "") -
     if not can_refund(user, order):
         raise NotAllowed()
     if order.state not in ("paid", "partially_refunded"):
-        raise _refuse(_("Chỉ hoàn tiền được cho đơn đã thanh toán."))
+        raise refusal(_("Chỉ hoàn tiền được cho đơn đã thanh toán."))
     remaining = order.remaining_vnd
     amount = remaining if amount_vnd is None else int(amount_vnd)
     if amount <= 0:
@@ -711,7 +466,7 @@ def refund(user: User, order: Order, amount_vnd: int | None, reason: str = "") -
     )
     db.session.add(row)
     db.session.flush()
-    _event(order, "refunded", from_state, target, "user", user, note=f"{format_vnd(amount)} {reason}".strip())
+    add_event(order, "refunded", from_state, target, "user", user, note=f"{format_vnd(amount)} {reason}".strip())
     return row
 
 
@@ -742,17 +497,17 @@ def mark_transferred(user: User, order: Order) -> None:
     if order.buyer_id != user.id:
         raise NotAllowed()
     if order.state not in PAYABLE_STATES:
-        raise _refuse(_("Đơn hàng này không còn chờ thanh toán."))
+        raise refusal(_("Đơn hàng này không còn chờ thanh toán."))
     if order.transfer_marked_at is not None:
-        raise _refuse(_("Bạn đã báo chuyển khoản cho đơn này rồi."))
+        raise refusal(_("Bạn đã báo chuyển khoản cho đơn này rồi."))
     if in_flight_attempt(order) is not None:
-        raise _refuse(_("Một lần thanh toán bằng thẻ đang xử lý cho đơn này."))
+        raise refusal(_("Một lần thanh toán bằng thẻ đang xử lý cho đơn này."))
     if bank_qr(order) is None:
-        raise _refuse(_("Nhà sản xuất chưa có tài khoản ngân hàng để nhận chuyển khoản."))
+        raise refusal(_("Nhà sản xuất chưa có tài khoản ngân hàng để nhận chuyển khoản."))
     order.transfer_marked_at = utcnow()
     order.method = "bank_transfer"
     db.session.flush()
-    _event(order, "transfer_marked", order.state, order.state, "user", user)
+    add_event(order, "transfer_marked", order.state, order.state, "user", user)
     if order.producer is not None:
         from marketplace.inquiries.common import site_path
         from marketplace.inquiries.notifications import notify
@@ -770,8 +525,8 @@ def confirm_transfer(user: User, order: Order) -> None:
     if not (user.is_staff or manages_producer(user, order.producer_id)) or order.kind == "forum_fee":
         raise NotAllowed()
     if in_flight_attempt(order) is not None:
-        raise _refuse(_("Một lần thanh toán bằng thẻ đang xử lý cho đơn này."))
-    moved = order.state in PAYABLE_STATES and _move(
+        raise refusal(_("Một lần thanh toán bằng thẻ đang xử lý cho đơn này."))
+    moved = order.state in PAYABLE_STATES and move(
         order,
         "paid",
         "transfer_confirmed",
@@ -782,7 +537,7 @@ def confirm_transfer(user: User, order: Order) -> None:
         settlement_state="none",
     )
     if not moved:
-        raise _refuse(_("Đơn hàng này không còn chờ thanh toán."))
+        raise refusal(_("Đơn hàng này không còn chờ thanh toán."))
 
 
 # --------------------------------------------------------------------------- settlement
@@ -793,9 +548,9 @@ def settle(user: User, order: Order, settled_on: date | None, reference: str) ->
     if not user.is_staff:
         raise NotAllowed()
     if order.settlement_state != "unsettled":
-        raise _refuse(_("Đơn này không có khoản cần chuyển cho nhà sản xuất hoặc đã được đối soát."))
+        raise refusal(_("Đơn này không có khoản cần chuyển cho nhà sản xuất hoặc đã được đối soát."))
     if order.state not in ("paid", "partially_refunded"):
-        raise _refuse(_("Chỉ đối soát được đơn đã thanh toán."))
+        raise refusal(_("Chỉ đối soát được đơn đã thanh toán."))
     reference = clean_line(reference)
     if not reference:
         raise ServiceError("reference", _("Hãy nhập mã giao dịch chuyển khoản."))
@@ -818,118 +573,10 @@ def settle(user: User, order: Order, settled_on: date | None, reference: str) ->
     )
     db.session.refresh(order)
     if result.rowcount != 1:
-        raise _refuse(_("Đơn này đã được đối soát."))
-    _event(order, "settled", order.state, order.state, "user", user, note=f"{settled_on.isoformat()} {reference}")
+        raise refusal(_("Đơn này đã được đối soát."))
+    add_event(order, "settled", order.state, order.state, "user", user, note=f"{settled_on.isoformat()} {reference}")
 
 
 def payout_vnd(order: Order) -> int:
     """What the platform owes the producer: its share less what was refunded."""
     return max(0, order.producer_share_vnd - order.refunded_vnd)
-
-
-# --------------------------------------------------------------------------- lists and export
-
-
-@dataclass(frozen=True)
-class OrderFilters:
-    state: str = ""
-    kind: str = ""
-    method: str = ""
-    settlement: str = ""
-    q: str = ""
-
-    @classmethod
-    def from_args(cls, args: Any) -> OrderFilters:
-        def pick(name: str, allowed: Iterable[str]) -> str:
-            value = str(args.get(name) or "")
-            return value if value in allowed else ""
-
-        return cls(
-            state=pick("state", ORDER_STATES),
-            kind=pick("kind", ORDER_KINDS),
-            method=pick("method", METHODS),
-            settlement=pick("settlement", SETTLEMENT_STATES),
-            q=clean_line(str(args.get("q") or ""))[:40].upper(),
-        )
-
-
-def admin_orders_query(filters: OrderFilters) -> sa.Select:
-    stmt = sa.select(Order)
-    if filters.state:
-        stmt = stmt.where(Order.state == filters.state)
-    if filters.kind:
-        stmt = stmt.where(Order.kind == filters.kind)
-    if filters.method:
-        stmt = stmt.where(Order.method == filters.method)
-    if filters.settlement:
-        stmt = stmt.where(Order.settlement_state == filters.settlement)
-    if filters.q:
-        stmt = stmt.where(Order.reference.contains(filters.q, autoescape=True))
-    return stmt.order_by(Order.created_at.desc(), Order.id.desc())
-
-
-def user_orders_query(user: User) -> sa.Select:
-    managed = sa.select(producer_managers.c.producer_id).where(producer_managers.c.user_id == user.id)
-    return (
-        sa.select(Order)
-        .where(sa.or_(Order.buyer_id == user.id, Order.producer_id.in_(managed)))
-        .order_by(Order.created_at.desc(), Order.id.desc())
-    )
-
-
-CSV_COLUMNS = (
-    "id",
-    "reference",
-    "created_at",
-    "kind",
-    "state",
-    "method",
-    "buyer_email",
-    "producer",
-    "amount_vnd",
-    "refunded_vnd",
-    "producer_share_vnd",
-    "platform_fee_vnd",
-    "settlement_state",
-    "settled_on",
-    "settlement_reference",
-    "paid_at",
-)
-
-
-def _csv_safe(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def orders_csv(filters: OrderFilters) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
-    yield "\ufeff" + buffer.getvalue()
-    stmt = admin_orders_query(filters).execution_options(yield_per=500)
-    for order in db.session.scalars(stmt):
-        buffer.seek(0)
-        buffer.truncate()
-        producer: Producer | None = order.producer
-        writer.writerow(
-            [
-                order.id,
-                order.reference,
-                order.created_at.isoformat(),
-                order.kind,
-                order.state,
-                order.method,
-                _csv_safe(order.buyer.email),
-                _csv_safe(producer.name if producer else ""),
-                order.amount_vnd,
-                order.refunded_vnd,
-                order.producer_share_vnd,
-                order.platform_fee_vnd,
-                order.settlement_state,
-                order.settled_on.isoformat() if order.settled_on else "",
-                _csv_safe(order.settlement_reference),
-                order.paid_at.isoformat() if order.paid_at else "",
-            ]
-        )
-        yield buffer.getvalue()

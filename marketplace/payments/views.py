@@ -18,7 +18,7 @@ from marketplace.core.pagination import page_arg, paginate
 from marketplace.core.urls import safe_next
 from marketplace.extensions import db
 from marketplace.inquiries.models import Quote
-from marketplace.payments import services, stripe_client
+from marketplace.payments import cards, listing, services, stripe_client
 from marketplace.payments.forms import PayForm, RefundForm, SettleForm, TermsForm
 from marketplace.payments.models import METHODS, ORDER_KINDS, ORDER_STATES, SETTLEMENT_STATES, Order
 
@@ -99,7 +99,7 @@ def payment_fee_context(registration) -> dict:
 @bp.get("/orders")
 @login_required
 def my_orders():
-    page = paginate(services.user_orders_query(current_user), page_arg(request.args.get("page")), MY_PER_PAGE)
+    page = paginate(listing.user_orders_query(current_user), page_arg(request.args.get("page")), MY_PER_PAGE)
     return render_template("payments/my_orders.html", page=page)
 
 
@@ -178,7 +178,7 @@ def pay(order_id: int):
     if not form.validate():
         return jsonify({"error": _("Thiếu thông tin thẻ.")}), 400
     try:
-        start = services.start_attempt(current_user, found, form.payment_method.data)
+        start = cards.start_attempt(current_user, found, form.payment_method.data)
         db.session.commit()  # the attempt row exists before Stripe is called
     except ServiceError as error:
         db.session.rollback()
@@ -195,7 +195,7 @@ def pay(order_id: int):
         return _attempt_json(found, services.in_flight_attempt(found) or attempts[-1])
     attempt = start.attempt
     if start.call_stripe:
-        attempt = services.run_attempt(attempt)
+        attempt = cards.run_attempt(attempt)
         db.session.commit()
     return _attempt_json(found, attempt)
 
@@ -218,7 +218,7 @@ def _attempt_json(found: Order, attempt):
 @login_required
 def receipt(order_id: int):
     found = _order_or_404(order_id)
-    services.sync_order(found)  # the true state, from Stripe
+    cards.sync_order(found)  # the true state, from Stripe
     db.session.commit()
     return render_template(
         "payments/receipt.html",
@@ -368,15 +368,15 @@ def forum_fee(registration_id: int):
 @bp.get("/admin/orders")
 @role_required("organiser", "admin")
 def admin_orders():
-    filters = services.OrderFilters.from_args(request.args)
+    filters = listing.OrderFilters.from_args(request.args)
     if request.args.get("format") == "csv":
-        body = "".join(services.orders_csv(filters))
+        body = "".join(listing.orders_csv(filters))
         return Response(
             body,
             mimetype="text/csv",
             headers={"Content-Disposition": "attachment; filename=ocop-orders.csv"},
         )
-    page = paginate(services.admin_orders_query(filters), page_arg(request.args.get("page")), ADMIN_PER_PAGE)
+    page = paginate(listing.admin_orders_query(filters), page_arg(request.args.get("page")), ADMIN_PER_PAGE)
     return render_template(
         "payments/admin_orders.html",
         page=page,

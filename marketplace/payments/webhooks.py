@@ -3,7 +3,7 @@
 The raw body is verified with `stripe.Webhook.construct_event` (tolerance 300 s) before anything
 is written: a tampered or stale event is a 400 and leaves no trace. The event id is inserted
 first, in the same transaction as the order change, so a copy (resent, or 20 at once) fails on
-the primary key and changes nothing; the conditional UPDATE in services._move() guards the rest.
+the primary key and changes nothing; the conditional UPDATE in services.move() guards the rest.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import stripe
 from flask import current_app, jsonify, request
 
 from marketplace.extensions import csrf, db
-from marketplace.payments import services, stripe_client
+from marketplace.payments import cards, stripe_client
 from marketplace.payments.views import bp
 
 
@@ -33,7 +33,7 @@ def webhook():
         current_app.logger.info("webhook refused: %s", error)
         return jsonify({"error": "invalid payload or signature"}), 400
     try:
-        outcome = services.handle_event(event)
+        outcome = cards.handle_event(event)
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()  # this event id was already applied (or is being applied right now)

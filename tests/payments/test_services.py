@@ -125,14 +125,14 @@ def test_states_move_forward_only_and_illegal_moves_are_refused(world):
     with pytest.raises(ServiceError) as error:
         services.cancel(world.buyer, order)
     assert error.value.code == "illegal_transition"
-    assert services._move(order, "paid", "paid", "system") is False
-    assert services._move(order, "pending", "x", "system") is False
+    assert services.move(order, "paid", "paid", "system") is False
+    assert services.move(order, "pending", "x", "system") is False
     assert order.state == "cancelled"
 
 
 def test_every_state_change_is_an_event_with_its_cause(world):
     order = deposit_order(world)
-    assert services._move(order, "paid", "paid", "webhook", stripe_event_id="evt_1", method="card")
+    assert services.move(order, "paid", "paid", "webhook", stripe_event_id="evt_1", method="card")
     events = db.session.scalars(sa.select(OrderEvent).where(OrderEvent.order_id == order.id)).all()
     assert [(e.action, e.from_state, e.to_state, e.cause) for e in events] == [
         ("created", "pending", "pending", "user"),
@@ -145,8 +145,8 @@ def test_paid_sends_one_receipt_mail_to_the_buyer_and_notifies_the_producer(worl
     from marketplace.inquiries.models import Notification
 
     order = deposit_order(world)
-    services._move(order, "paid", "paid", "stripe_api", method="card")
-    services._move(order, "paid", "paid", "webhook")  # a copy changes nothing
+    services.move(order, "paid", "paid", "stripe_api", method="card")
+    services.move(order, "paid", "paid", "webhook")  # a copy changes nothing
     mails = db.session.scalars(sa.select(OutgoingMail)).all()
     assert [m.to for m in mails] == ["buyer@example.vn"]
     assert order.reference in mails[0].subject and "16.500.000" in mails[0].body
@@ -159,7 +159,7 @@ def test_paid_sends_one_receipt_mail_to_the_buyer_and_notifies_the_producer(worl
 
 def paid_by_transfer(world) -> Order:
     order = deposit_order(world)
-    services._move(
+    services.move(
         order, "paid", "transfer_confirmed", "user", world.seller, method="bank_transfer", settlement_state="none"
     )
     return order
@@ -211,7 +211,7 @@ def sample_order(world) -> Order:
 
 def test_organiser_settles_the_producer_share_once(world):
     order = deposit_order(world)
-    services._move(order, "paid", "paid", "stripe_api", method="card")
+    services.move(order, "paid", "paid", "stripe_api", method="card")
     with pytest.raises(NotAllowed):
         services.settle(world.seller, order, date(2026, 12, 1), "FT123")
     with pytest.raises(ServiceError) as error:
@@ -314,7 +314,7 @@ def test_forum_fee_order_is_idempotent_and_fee_paid_follows_it(world):
     assert order.platform_fee_vnd == 300_000 and order.settlement_state == "none"
     assert services.create_forum_fee_order(registration).id == order.id
     assert services.fee_paid(registration.id) is False
-    services._move(order, "paid", "paid", "stripe_api", method="card")
+    services.move(order, "paid", "paid", "stripe_api", method="card")
     assert services.fee_paid(registration.id) is True
     assert services.create_forum_fee_order(registration).id == order.id
     with pytest.raises(ServiceError) as error:  # a card refund needs Stripe; payments are off here
@@ -326,7 +326,7 @@ def test_forum_fee_refund_is_for_organisers_only(world):
     registration = make_registration(world)
     order = services.create_forum_fee_order(registration)
     order.method = "bank_transfer"  # recorded by hand (no Stripe needed for this rule)
-    services._move(order, "paid", "paid", "system")
+    services.move(order, "paid", "paid", "system")
     with pytest.raises(NotAllowed):
         services.refund(world.seller, order, 1000, "x")
     services.refund(world.organiser, order, None, "GD 9")

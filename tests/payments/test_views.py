@@ -208,7 +208,7 @@ def test_bank_transfer_through_the_pages(client, world, order):
 
 
 def test_refund_form_validates_and_keeps_input(client, world, order):
-    services._move(
+    services.move(
         order, "paid", "transfer_confirmed", "user", world.seller, method="bank_transfer", settlement_state="none"
     )
     db.session.commit()
@@ -226,7 +226,7 @@ def test_refund_form_validates_and_keeps_input(client, world, order):
 
 
 def test_settlement_by_organiser_only(client, world, order):
-    services._move(order, "paid", "paid", "stripe_api", method="card")
+    services.move(order, "paid", "paid", "stripe_api", method="card")
     db.session.commit()
     login(client, world.seller)
     assert (
@@ -254,7 +254,7 @@ def many_orders(world, n: int) -> None:
         services.set_terms(manager, quote, 10 + i, None)
         created = services.create_quote_order(world.buyer, quote, "deposit")
         if i % 3 == 0:
-            services._move(created, "paid", "paid", "stripe_api", method="card")
+            services.move(created, "paid", "paid", "stripe_api", method="card")
     db.session.commit()
 
 
@@ -312,7 +312,7 @@ def test_forum_fee_partial_and_route(app, client, world):
     assert created.kind == "forum_fee" and created.amount_vnd == 300_000
     page = client.get(f"/payments/orders/{created.id}").data.decode()
     assert "data-vietqr" not in page  # a fee is paid to the platform, by card
-    services._move(created, "paid", "paid", "stripe_api", method="card")
+    services.move(created, "paid", "paid", "stripe_api", method="card")
     db.session.commit()
     with app.test_request_context():
         login_user(world.buyer)
