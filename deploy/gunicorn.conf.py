@@ -86,3 +86,13 @@ control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET") or None
 control_socket_disable = control_socket is None
 if control_socket is None:
     del control_socket
+
+
+def post_worker_init(worker) -> None:
+    """Each new worker builds the matching module's index in the background at once, so the first
+    "Tìm nhà cung cấp" request it serves does not wait seconds for it (MATCH_WARM=0: off)."""
+    if os.environ.get("MATCH_WARM", "1") == "0":
+        return
+    from marketplace.matching.retrieval import warm
+
+    warm(worker.wsgi)

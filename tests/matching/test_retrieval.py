@@ -146,3 +146,26 @@ def test_a_typo_gets_a_suggestion_not_a_silent_correction(sample):
     assert found.unknown_words == ("dongg",)
     assert found.suggestion == "miến dong"
     assert set(refs(found)) <= {"S-0009", "S-0010"}  # the known word still finds them, nothing else
+
+
+def test_warm_builds_the_index_in_the_background_once(sample, monkeypatch):
+    """A gunicorn worker warms the index at start; a request arriving meanwhile waits for that
+    build rather than starting a second one."""
+    import threading
+
+    db.session.commit()  # the sample is visible to the warming thread's own connection
+    builds = []
+    real_build = retrieval.IndexHolder._build
+
+    def counted(self, app):
+        builds.append(threading.current_thread().name)
+        real_build(self, app)
+
+    monkeypatch.setattr(retrieval.IndexHolder, "_build", counted)
+    thread = retrieval.warm(sample)
+    index = term_index()  # may run while the warm-up builds
+    thread.join(30)
+    assert not thread.is_alive()
+    assert index is sample.extensions[retrieval.EXTENSION_KEY].index
+    assert len(builds) == 1
+    assert "S-0009" in recall("miến dong")
