@@ -261,6 +261,23 @@ def cancel(order_id: int):
     return _order_action(order_id, services.cancel, _("Đã huỷ đơn hàng."))
 
 
+def _order_form_action(found: Order, form, form_name: str, call, success: str):
+    """Validate `form` and run `call` (a service); on success commit and go back to the order,
+    else show the order page again with the form's errors (400)."""
+    if form.validate():
+        try:
+            call()
+        except ServiceError as error:
+            db.session.rollback()
+            apply_error(form, error)
+            found = db.session.get(Order, found.id)
+        else:
+            db.session.commit()
+            flash(success, "success")
+            return _back(found)
+    return _render_order(found, **{form_name: form}), 400
+
+
 @bp.post("/orders/<int:order_id>/refund")
 @login_required
 def refund(order_id: int):
@@ -268,18 +285,13 @@ def refund(order_id: int):
     if not services.can_refund(current_user, found):
         abort(403)
     form = RefundForm()
-    if form.validate():
-        try:
-            services.refund(current_user, found, form.amount_vnd.data, form.reason.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            apply_error(form, error)
-            found = db.session.get(Order, order_id)
-        else:
-            db.session.commit()
-            flash(_("Đã hoàn tiền."), "success")
-            return _back(found)
-    return _render_order(found, refund_form=form), 400
+    return _order_form_action(
+        found,
+        form,
+        "refund_form",
+        lambda: services.refund(current_user, found, form.amount_vnd.data, form.reason.data or ""),
+        _("Đã hoàn tiền."),
+    )
 
 
 @bp.post("/orders/<int:order_id>/settle")
@@ -287,18 +299,13 @@ def refund(order_id: int):
 def settle(order_id: int):
     found = _order_or_404(order_id)
     form = SettleForm()
-    if form.validate():
-        try:
-            services.settle(current_user, found, form.settled_on.data, form.reference.data or "")
-        except ServiceError as error:
-            db.session.rollback()
-            apply_error(form, error)
-            found = db.session.get(Order, order_id)
-        else:
-            db.session.commit()
-            flash(_("Đã ghi nhận đối soát với nhà sản xuất."), "success")
-            return _back(found)
-    return _render_order(found, settle_form=form), 400
+    return _order_form_action(
+        found,
+        form,
+        "settle_form",
+        lambda: services.settle(current_user, found, form.settled_on.data, form.reference.data or ""),
+        _("Đã ghi nhận đối soát với nhà sản xuất."),
+    )
 
 
 # --------------------------------------------------------------------------- quotes and forum fees
