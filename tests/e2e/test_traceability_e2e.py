@@ -56,9 +56,14 @@ def test_batch_to_trace_page_on_a_phone(app, live_server, browser_page):
     page.get_by_role("button", name="Công bố trang truy xuất").click()
     page.wait_for_selector("text=Đã công bố")
 
-    # The QR code image loads, and its target is the absolute trace URL.
-    qr_loaded = page.eval_on_selector(".trace-qr img", "img => img.complete && img.naturalWidth > 0")
-    assert qr_loaded
+    # The QR code image loads, and its target is the absolute trace URL. The text above
+    # appears before the image has arrived, so wait for the image itself (a broken or
+    # missing image never gets a natural width and the wait fails).
+    page.wait_for_function(
+        "() => { const img = document.querySelector('.trace-qr img');"
+        " return img !== null && img.complete && img.naturalWidth > 0; }",
+        timeout=10_000,
+    )
     target = page.get_attribute("[data-trace-url]", "href")
     batch = db.session.scalars(sa.select(Batch).where(Batch.code == "LO-E2E-01")).one()
     assert target == f"{live_server}/truy-xuat/{batch.public_code}"
