@@ -19,6 +19,9 @@ from marketplace.search.models import SearchOutbox
 from tests.helpers import login, make_product, make_user
 
 SECRET = "s3cret-Pa55word"  # noqa: S105 (a test value that must never appear in an answer)
+# A guard against a hang (a check waiting on a dead server for ever), not a speed check: the
+# checks' own timeouts are asserted where they are set; speed belongs to bench/.
+HANG_GUARD_SECONDS = 30
 
 
 def _closed_port() -> int:
@@ -94,19 +97,24 @@ def test_a_stale_outbox_is_reported(app, client):
     assert search["outbox_backlog"] == 1 and search["outbox_oldest_s"] >= 3500
 
 
-def test_redis_configured_but_unreachable_is_degraded_and_fast(other_app):
+def test_redis_configured_but_unreachable_is_degraded_without_waiting(other_app):
     url = f"redis://:{SECRET}@127.0.0.1:{_closed_port()}/3"
     app = other_app(REDIS_URL=url)
     started = time.perf_counter()
     response = app.test_client().get("/healthz")
     elapsed = time.perf_counter() - started
+    # The client gives up after its own short timeouts and never retries.
+    client = app.extensions[services.REDIS_CLIENT_KEY][1]
+    options = client.connection_pool.connection_kwargs
+    assert options["socket_timeout"] == options["socket_connect_timeout"] == services.REDIS_TIMEOUT <= 1
+    assert client.get_retry()._retries == 0
     assert response.status_code == 200
     body = response.get_json()
     assert body["status"] == "degraded"
     assert body["checks"]["database"]["status"] == "ok"
     assert body["checks"]["redis"]["status"] == "error"
     assert body["checks"]["redis"]["error"] == "ConnectionError"
-    assert elapsed < 2.0
+    assert elapsed < HANG_GUARD_SECONDS
     text = response.get_data(as_text=True)
     assert SECRET not in text and "redis://" not in text and "127.0.0.1" not in text
 
@@ -116,7 +124,7 @@ def test_redis_reachable_is_ok(other_app):
     app = other_app(REDIS_URL="redis://127.0.0.1:6379/11")  # PING only: nothing is written
     body = app.test_client().get("/healthz").get_json()
     assert body["checks"]["redis"]["status"] == "ok"
-    assert body["checks"]["redis"]["latency_ms"] < 500
+    assert isinstance(body["checks"]["redis"]["latency_ms"], float)
 
 
 @pytest.mark.parametrize("kind", ["postgresql", "sqlite"])
@@ -128,7 +136,7 @@ def test_database_down_is_503_without_secrets(other_app, tmp_path, kind):
     app = other_app(SQLALCHEMY_DATABASE_URI=url)
     started = time.perf_counter()
     response = app.test_client().get("/healthz")
-    assert time.perf_counter() - started < 5
+    assert time.perf_counter() - started < HANG_GUARD_SECONDS  # connect_timeout=2 in the URL
     assert response.status_code == 503
     body = response.get_json()
     assert body["status"] == "error"
