@@ -55,7 +55,8 @@ from scipy.sparse import coo_array, vstack
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from marketplace.forums.scheduler import Meeting, Problem, Schedule, Slot, schedule, violations  # noqa: E402
+from marketplace.forums.schedule_problem import Meeting, Problem, Schedule, Slot, violations  # noqa: E402
+from marketplace.forums.scheduler import schedule  # noqa: E402
 
 
 def make_instance(

@@ -19,7 +19,7 @@ from marketplace.accounts.models import User
 from marketplace.core.errors import ServiceError
 from marketplace.core.models import utcnow
 from marketplace.extensions import db
-from marketplace.forums import scheduler
+from marketplace.forums import schedule_problem, scheduler
 from marketplace.forums.meetings import unschedule
 from marketplace.forums.models import Forum, ForumSlot, Meeting, MeetingSeat, Registration, registration_sessions
 from marketplace.forums.registration import is_active
@@ -69,22 +69,22 @@ def availability(forum: Forum) -> dict[int, frozenset[int]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
-def build_problem(forum: Forum, time_limit_s: float = 3.0) -> scheduler.Problem:
+def build_problem(forum: Forum, time_limit_s: float = 3.0) -> schedule_problem.Problem:
     slots = tuple(
-        scheduler.Slot(id=s.id, order=i, session_id=s.session_id)
+        schedule_problem.Slot(id=s.id, order=i, session_id=s.session_id)
         for i, s in enumerate(sorted(forum.slots, key=lambda s: (s.starts_at, s.id)))
     )
     meetings = candidates(forum)
     avail = availability(forum)
     participants = {p for m in meetings for p in (m.requester_id, m.invitee_id)}
-    return scheduler.Problem(
+    return schedule_problem.Problem(
         slots=slots,
         tables=forum.tables,
         # Somebody without any session is available nowhere (never "everywhere").
         availability={p: avail.get(p, frozenset()) for p in participants},
         max_per_participant=forum.max_meetings_per_participant,
         meetings=tuple(
-            scheduler.Meeting(
+            schedule_problem.Meeting(
                 id=m.id,
                 a=m.requester_id,
                 b=m.invitee_id,

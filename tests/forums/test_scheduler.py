@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from marketplace.forums.scheduler import Meeting, Placement, Problem, Schedule, Slot, schedule, violations
+from marketplace.forums.schedule_problem import Meeting, Placement, Problem, Schedule, Slot, violations
+from marketplace.forums.scheduler import schedule
 
 
 def slots(n: int, sessions: int = 1) -> tuple[Slot, ...]:

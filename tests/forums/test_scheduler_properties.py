@@ -11,7 +11,8 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from marketplace.forums.scheduler import Meeting, Problem, Slot, schedule, violations
+from marketplace.forums.schedule_problem import Meeting, Problem, Slot, violations
+from marketplace.forums.scheduler import schedule
 
 PROFILE = settings(max_examples=100, database=None, deadline=None, derandomize=True)
 FEW = settings(max_examples=30, database=None, deadline=None, derandomize=True)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.extensions import db
-from marketplace.forums import scheduler, scheduling
+from marketplace.forums import schedule_problem, scheduling
 from marketplace.forums.models import MeetingSeat
 from tests.forums.factories import make_forum, make_meeting, make_registration
 
@@ -74,8 +74,8 @@ def test_run_places_meetings_with_seats_and_keeps_locks(app, forum, organiser, p
     assert report.accepted_total == 5 and report.accepted_placed == 5 and report.unplaced == 0
     db.session.expire_all()
     assert (locked.slot_id, locked.table_no) == (forum.slots[4].id, 2)
-    placements = [scheduler.Placement(m.id, m.slot_id, m.table_no) for m in ms]
-    assert scheduler.violations(scheduling.build_problem(forum), placements) == []
+    placements = [schedule_problem.Placement(m.id, m.slot_id, m.table_no) for m in ms]
+    assert schedule_problem.violations(scheduling.build_problem(forum), placements) == []
     seats = _seats()
     assert len(seats) == 10
     for m in ms:
