@@ -209,12 +209,8 @@ def latency(repeat: int) -> tuple[float, float, float]:
 def load_samples() -> None:
     from marketplace.data import SAMPLE_PRODUCTS, SAMPLE_SALES_POINTS
     from marketplace.extensions import db
-    from marketplace.imports.services import (
-        import_products,
-        import_sales_points,
-        validate_products,
-        validate_sales_points,
-    )
+    from marketplace.imports.reading import validate_products, validate_sales_points
+    from marketplace.imports.services import import_products, import_sales_points
 
     db.create_all()
     import_products(validate_products(SAMPLE_PRODUCTS)[0])

@@ -42,7 +42,7 @@ def seed_demo_command(total: int, seed: int, if_empty: bool, check: bool, write_
     from marketplace.demo.forums import seed_forum
     from marketplace.demo.services import DEMO_ACCOUNTS, DEMO_PASSWORD, has_data, plan_demo, seed_demo
     from marketplace.imports.cli import progress_bar
-    from marketplace.imports.services import write_products_csv
+    from marketplace.imports.writing import write_products_csv
 
     if check:
         click.echo("has-data" if has_data() else "empty")

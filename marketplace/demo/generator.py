@@ -35,7 +35,7 @@ from marketplace.demo.words import (
     VILLAGE_TYPES,
     ProductType,
 )
-from marketplace.imports.services import ProductRow, SalesPointRow
+from marketplace.imports.rows import ProductRow, SalesPointRow
 
 # Share of products per Decision 1048 group (ornamental has none); textile + souvenir = handicraft.
 SHARES: dict[str, float] = {

@@ -20,15 +20,9 @@ from marketplace.core.models import utcnow
 from marketplace.data import SAMPLE_PRODUCTS, SAMPLE_SALES_POINTS
 from marketplace.demo.generator import DemoPlan, generate
 from marketplace.extensions import db
-from marketplace.imports.services import (
-    ImportReport,
-    Problem,
-    Progress,
-    import_products,
-    import_sales_points,
-    validate_products,
-    validate_sales_points,
-)
+from marketplace.imports.reading import validate_products, validate_sales_points
+from marketplace.imports.rows import Problem
+from marketplace.imports.services import ImportReport, Progress, import_products, import_sales_points
 from marketplace.producers.models import Producer
 
 DEMO_PASSWORD = "ocop-demo-2026"  # noqa: S105 (a published demo password, printed by seed-demo)

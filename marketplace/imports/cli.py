@@ -16,14 +16,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from marketplace.core.errors import ServiceError
 from marketplace.core.models import refresh_planner_statistics
 from marketplace.extensions import db
-from marketplace.imports.services import (
-    ImportReport,
-    Problem,
-    import_products,
-    import_sales_points,
-    validate_products,
-    validate_sales_points,
-)
+from marketplace.imports.reading import validate_products, validate_sales_points
+from marketplace.imports.rows import Problem
+from marketplace.imports.services import ImportReport, import_products, import_sales_points
 
 import_cli = AppGroup("import", help="Import products and sales points from CSV files.")
 

@@ -13,7 +13,8 @@ from marketplace.core.dates import today
 from marketplace.demo import services as demo_services
 from marketplace.demo.generator import generate
 from marketplace.extensions import db
-from marketplace.imports.services import product_row_to_csv, validate_products
+from marketplace.imports.reading import validate_products
+from marketplace.imports.writing import product_row_to_csv
 from marketplace.producers.models import Producer
 from marketplace.sales_points.models import SalesPoint
 

@@ -417,11 +417,12 @@ def _header(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("kind", ["products", "sales_points"])
 def test_import_rows(world, kind):
+    from marketplace.imports import reading
     from marketplace.imports import services as imports
 
     source = SAMPLE_PRODUCTS if kind == "products" else SAMPLE_SALES_POINTS
     header = _header(Path(source))
-    validate = imports.validate_products if kind == "products" else imports.validate_sales_points
+    validate = reading.validate_products if kind == "products" else reading.validate_sales_points
     load = imports.import_products if kind == "products" else imports.import_sales_points
     cell = st.one_of(texts.map(lambda s: s[:300]), number_texts.map(lambda s: str(s)[:40]), dates.map(str))
 

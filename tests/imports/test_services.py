@@ -9,12 +9,9 @@ import sqlalchemy as sa
 
 from marketplace.catalog.models import Certificate, Product
 from marketplace.extensions import db
-from marketplace.imports.services import (
-    PRODUCT_COLUMNS,
-    import_products,
-    validate_products,
-    validate_sales_points,
-)
+from marketplace.imports.reading import validate_products, validate_sales_points
+from marketplace.imports.rows import PRODUCT_COLUMNS
+from marketplace.imports.services import import_products
 from marketplace.producers.models import Producer
 from tests.helpers import make_product, make_user
 

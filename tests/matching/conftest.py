@@ -12,12 +12,8 @@ from marketplace.sales_points.models import SalesPoint
 
 def load_samples() -> None:
     from marketplace.data import SAMPLE_PRODUCTS, SAMPLE_SALES_POINTS
-    from marketplace.imports.services import (
-        import_products,
-        import_sales_points,
-        validate_products,
-        validate_sales_points,
-    )
+    from marketplace.imports.reading import validate_products, validate_sales_points
+    from marketplace.imports.services import import_products, import_sales_points
 
     rows, problems = validate_products(SAMPLE_PRODUCTS)
     assert not problems, problems

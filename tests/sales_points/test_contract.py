@@ -14,12 +14,8 @@ from marketplace.extensions import db
 
 @pytest.fixture
 def sample(app):
-    from marketplace.imports.services import (
-        import_products,
-        import_sales_points,
-        validate_products,
-        validate_sales_points,
-    )
+    from marketplace.imports.reading import validate_products, validate_sales_points
+    from marketplace.imports.services import import_products, import_sales_points
 
     products, problems = validate_products(SAMPLE_PRODUCTS)
     assert problems == []

@@ -362,7 +362,8 @@ def test_export_csv_is_the_contract_format_and_reimports(world, app, tmp_path):
     assert by_ref["SP-FORMULA"]["name"].startswith("'=")
     assert by_ref["SP-FORMULA"]["phone"] == "+84 24 1234"
 
-    from marketplace.imports.services import import_sales_points, validate_sales_points
+    from marketplace.imports.reading import validate_sales_points
+    from marketplace.imports.services import import_sales_points
 
     path = tmp_path / "points.csv"
     path.write_text(registry.export_csv(registry.export_points(registry.RegistryFilters(district="Hoàn Kiếm"), NOON)))

@@ -22,7 +22,8 @@ def load_sample_products() -> None:
     from marketplace.data import SAMPLE_PRODUCTS
 
     try:
-        from marketplace.imports.services import import_products, validate_products
+        from marketplace.imports.reading import validate_products
+        from marketplace.imports.services import import_products
     except ImportError:  # pragma: no cover - the import feature is not there yet
         _orm_load(SAMPLE_PRODUCTS)
     else:
