@@ -18,6 +18,7 @@ from marketplace.catalog.services import approved_sales_points
 from marketplace.core.errors import json_error
 from marketplace.traceability import services
 from marketplace.traceability.models import Batch
+from marketplace.traceability.public import TimelineEvent, public_batch, public_destinations, timeline
 from marketplace.traceability.qr import public_base_url, public_trace_url
 
 
@@ -39,7 +40,7 @@ def _or_none(text: str | None) -> str | None:
     return text or None
 
 
-def _event_title(event: services.TimelineEvent) -> str:
+def _event_title(event: TimelineEvent) -> str:
     item = event.item
     if event.kind == "produced":
         return item.code
@@ -138,11 +139,10 @@ def trace_document(batch: Batch) -> dict[str, Any]:
                 "shipped_on": _day(d.shipped_on),
                 "quantity": _or_none(d.quantity),
             }
-            for d in services.public_destinations(batch)
+            for d in public_destinations(batch)
         ],
         "timeline": [
-            {"kind": e.kind, "date": _day(e.on), "title": _event_title(e)}
-            for e in services.timeline(batch, public=True)
+            {"kind": e.kind, "date": _day(e.on), "title": _event_title(e)} for e in timeline(batch, public=True)
         ],
         "where_to_buy": [sales_point_item(point) for point in approved_sales_points(product)],
         "revisions": [
@@ -160,7 +160,7 @@ def trace_document(batch: Batch) -> dict[str, Any]:
 
 @bp.get("/trace/<code>")
 def trace(code: str):
-    batch = services.public_batch(code)
+    batch = public_batch(code)
     if batch is None:
         return json_error(404, "not_found", _("Không tìm thấy lô hàng với mã truy xuất này."), "code")
     return trace_document(batch)

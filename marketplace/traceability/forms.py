@@ -12,17 +12,15 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import NumberInput
 
 from marketplace.core.fields import LocalDateField
-from marketplace.traceability.services import (
-    DEFAULT_MAX_FILE_BYTES,
-    VALUE_LABELS,
+from marketplace.traceability.files import DEFAULT_MAX_FILE_BYTES
+from marketplace.traceability.services import VALUE_LABELS, format_quantity, parse_quantity
+from marketplace.traceability.validation import (
     BatchData,
     DestinationData,
     InputData,
     InspectionData,
     StepData,
     UploadedFile,
-    format_quantity,
-    parse_quantity,
 )
 
 INVALID_CHOICE = _l("Lựa chọn không hợp lệ.")

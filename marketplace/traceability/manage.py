@@ -23,6 +23,7 @@ from marketplace.core.pagination import page_arg, paginate
 from marketplace.core.vn_text import slugify
 from marketplace.extensions import db
 from marketplace.traceability import services
+from marketplace.traceability.files import remove_files
 from marketplace.traceability.forms import ITEM_FORMS, BatchForm, RecallForm
 from marketplace.traceability.models import BATCH_STATUSES, Batch
 from marketplace.traceability.qr import public_trace_url, qr_png, qr_svg
@@ -217,7 +218,7 @@ def delete_batch(batch_id: int):
         _show_error(None, error)
         return redirect(_batch_url(batch))
     db.session.commit()
-    services.remove_files(files)
+    remove_files(files)
     flash(_("Đã xóa lô nháp %(code)s.", code=code), "success")
     return redirect(url_for("traceability.batches", product_id=product_id))
 
@@ -263,7 +264,7 @@ def edit_item(batch_id: int, kind: str, item_id: int):
             _show_error(form, error)
         else:
             db.session.commit()
-            services.remove_files(result.files_to_remove)
+            remove_files(result.files_to_remove)
             flash(_("Đã lưu thay đổi.") if result.changes else _("Không có gì thay đổi."), "success")
             return redirect(_batch_url(batch, ANCHORS[kind]))
     return render_template("traceability/item_form.html", form=form, batch=batch, kind=kind, item=item)
@@ -279,7 +280,7 @@ def delete_item(batch_id: int, kind: str, item_id: int):
         abort(404)
     files = services.delete_item(current_user, batch, item_kind, item)
     db.session.commit()
-    services.remove_files(files)
+    remove_files(files)
     flash(_("Đã xóa."), "success")
     return redirect(_batch_url(batch, ANCHORS[kind]))
 

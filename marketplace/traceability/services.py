@@ -1,8 +1,11 @@
-"""Business rules for batches and their chain: validation, public codes, publication, recall,
-the edit history of published batches, inspection files, scan counting and the timeline.
+"""Business rules for batches and their chain: public codes, publication, recall, chain items,
+the edit history of published batches and the labels that show it.
 
 Services flush, never commit, never touch `request`. Every changing function takes the acting
-user and refuses (NotAllowed) unless that user manages the product's producer.
+user and refuses (NotAllowed) unless that user manages the product's producer. What producers
+enter and its checks live in traceability.validation, inspection-file storage in
+traceability.files, and the public trace page's side (code lookup, scans, timeline) in
+traceability.public.
 """
 
 from __future__ import annotations
@@ -13,30 +16,22 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from marketplace.catalog.models import Product
 from marketplace.catalog.services import can_manage
-from marketplace.core.dates import add_months, to_local, today
-from marketplace.core.documents import check_pdf
+from marketplace.core.dates import add_months
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.models import utcnow
-from marketplace.core.uploads import save_image, upload_dir, write_file
-from marketplace.core.vn_text import clean_line, nfc
 from marketplace.extensions import db
 from marketplace.producers.models import Producer, producer_managers
 from marketplace.sales_points.models import SalesPoint
+from marketplace.traceability.files import attach_inspection_file, inspection_file_names, store_inspection_file
 from marketplace.traceability.models import (
-    DATE_KINDS,
-    DESTINATION_KINDS,
-    INSPECTION_OUTCOMES,
-    SHELF_LIFE_UNITS,
     Batch,
     BatchDestination,
     BatchInput,
@@ -45,22 +40,9 @@ from marketplace.traceability.models import (
     Inspection,
     ProcessingStep,
 )
+from marketplace.traceability.validation import BatchData, checked_text, clean_batch_data, clean_item_data
 
 PUBLIC_CODE_BYTES = 16  # secrets.token_urlsafe(16): 22 characters, 128 random bits
-PUBLIC_CODE_RE = re.compile(r"^[A-Za-z0-9_-]{16,40}$")
-DEFAULT_MAX_FILE_BYTES = 5 * 1024 * 1024
-MAX_QUANTITY = Decimal("1000000000000")
-MAX_SHELF_LIFE = {"day": 3650, "month": 120}
-DOCUMENTS_DIR = "documents"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-# Obvious robots by User-Agent: crawlers, link previews, command-line clients, headless browsers.
-# (Zalo's and Facebook's in-app browsers are people scanning codes: they are counted.)
-_BOT_UA = re.compile(
-    r"bot\b|bot/|crawl|spider|slurp|preview|facebookexternalhit|embedly|monitor|curl|wget|python|httpx|"
-    r"http-client|okhttp|go-http|java/|libwww|headless|phantomjs|lighthouse|pingdom|uptime",
-    re.IGNORECASE,
-)
 
 # --------------------------------------------------------------------------- labels for the history
 
@@ -146,65 +128,7 @@ def value_label(name: str, value: str) -> str:
     return value
 
 
-# --------------------------------------------------------------------------- input data
-
-
-@dataclass
-class BatchData:
-    code: str = ""
-    produced_on: date | None = None
-    date_kind: str = "production"
-    quantity: Decimal | None = None
-    unit: str = ""
-    expires_on: date | None = None
-    shelf_life_value: int | None = None
-    shelf_life_unit: str = "month"
-    external_code: str = ""
-    notes: str = ""
-
-
-@dataclass
-class InputData:
-    name: str = ""
-    supplier: str = ""
-    origin: str = ""
-    received_on: date | None = None
-    quantity: str = ""
-    notes: str = ""
-
-
-@dataclass
-class StepData:
-    name: str = ""
-    started_on: date | None = None
-    ended_on: date | None = None
-    place: str = ""
-    description: str = ""
-
-
-@dataclass
-class UploadedFile:
-    filename: str
-    data: bytes
-
-
-@dataclass
-class InspectionData:
-    inspected_on: date | None = None
-    name: str = ""
-    organisation: str = ""
-    result: str = ""
-    outcome: str = "pass"
-    file: UploadedFile | None = None
-
-
-@dataclass
-class DestinationData:
-    kind: str = "sales_point"
-    sales_point_id: int | None = None
-    description: str = ""
-    shipped_on: date | None = None
-    quantity: str = ""
+# --------------------------------------------------------------------------- chain item kinds
 
 
 @dataclass(frozen=True)
@@ -369,222 +293,6 @@ def new_public_code() -> str:
     raise RuntimeError("could not draw an unused public code")
 
 
-def find_by_public_code(code: str | None) -> Batch | None:
-    """The batch with this public code (any status; callers decide who may see it)."""
-    if not code or not PUBLIC_CODE_RE.fullmatch(code):
-        return None
-    return db.session.scalar(sa.select(Batch).where(Batch.public_code == code))
-
-
-def public_batch(code: str | None) -> Batch | None:
-    """A published (or recalled) batch by its public code; drafts are nobody's business."""
-    batch = find_by_public_code(code)
-    return batch if batch is not None and batch.is_published else None
-
-
-# --------------------------------------------------------------------------- validation helpers
-
-
-def _line(value: str | None, field_name: str, max_length: int, required_message: str | None = None) -> str:
-    text = clean_line(value)
-    if required_message and not text:
-        raise ServiceError(field_name, required_message)
-    if len(text) > max_length:
-        raise ServiceError(field_name, _("Tối đa %(n)s ký tự.", n=max_length))
-    if _CONTROL.search(text):
-        raise ServiceError(field_name, _("Có ký tự không hợp lệ."))
-    return text
-
-
-def _text(value: str | None, field_name: str, max_length: int, required_message: str | None = None) -> str:
-    text = nfc(value).replace("\r\n", "\n")
-    if required_message and not text:
-        raise ServiceError(field_name, required_message)
-    if len(text) > max_length:
-        raise ServiceError(field_name, _("Tối đa %(n)s ký tự.", n=max_length))
-    return text
-
-
-def _not_future(day: date | None, field_name: str) -> None:
-    if day is not None and day > today():
-        raise ServiceError(field_name, _("Ngày này chưa tới: hãy kiểm tra lại."))
-
-
-def clean_batch_data(product: Product, data: BatchData, batch: Batch | None = None) -> dict[str, Any]:
-    code = _line(data.code, "code", 60, _("Vui lòng nhập mã lô."))
-    clash = sa.select(Batch.id).where(Batch.product_id == product.id, sa.func.lower(Batch.code) == code.lower())
-    if batch is not None:
-        clash = clash.where(Batch.id != batch.id)
-    if db.session.scalar(clash) is not None:
-        raise ServiceError("code", _("Sản phẩm này đã có lô mang mã %(code)s.", code=code))
-    if data.date_kind not in DATE_KINDS:
-        raise ServiceError("date_kind", _("Lựa chọn không hợp lệ."))
-    if data.produced_on is None:
-        raise ServiceError("produced_on", _("Vui lòng nhập ngày sản xuất hoặc thu hoạch."))
-    _not_future(data.produced_on, "produced_on")
-    if data.quantity is not None and not (Decimal(0) < data.quantity < MAX_QUANTITY):
-        raise ServiceError("quantity", _("Số lượng phải lớn hơn 0."))
-    if data.quantity is not None and data.quantity != data.quantity.quantize(Decimal("0.001")):
-        raise ServiceError("quantity", _("Tối đa 3 chữ số thập phân."))
-    if data.expires_on is not None and data.expires_on < data.produced_on:
-        raise ServiceError("expires_on", _("Hạn sử dụng không thể trước ngày sản xuất."))
-    if data.shelf_life_unit not in SHELF_LIFE_UNITS:
-        raise ServiceError("shelf_life_unit", _("Lựa chọn không hợp lệ."))
-    if data.shelf_life_value is not None and not (1 <= data.shelf_life_value <= MAX_SHELF_LIFE[data.shelf_life_unit]):
-        raise ServiceError(
-            "shelf_life_value",
-            _("Thời hạn sử dụng từ 1 đến %(n)s.", n=MAX_SHELF_LIFE[data.shelf_life_unit]),
-        )
-    return {
-        "code": code,
-        "external_code": _line(data.external_code, "external_code", 120),
-        "date_kind": data.date_kind,
-        "produced_on": data.produced_on,
-        "quantity": data.quantity,
-        "unit": _line(data.unit, "unit", 30),
-        "expires_on": data.expires_on,
-        "shelf_life_value": data.shelf_life_value,
-        "shelf_life_unit": data.shelf_life_unit,
-        "notes": _text(data.notes, "notes", 5000),
-    }
-
-
-def _clean_input(batch: Batch, data: InputData) -> dict[str, Any]:
-    _not_future(data.received_on, "received_on")
-    return {
-        "name": _line(data.name, "name", 200, _("Vui lòng nhập tên nguyên liệu.")),
-        "supplier": _line(data.supplier, "supplier", 200),
-        "origin": _line(data.origin, "origin", 300),
-        "received_on": data.received_on,
-        "quantity": _line(data.quantity, "quantity", 60),
-        "notes": _text(data.notes, "notes", 2000),
-    }
-
-
-def _clean_step(batch: Batch, data: StepData) -> dict[str, Any]:
-    name = _line(data.name, "name", 200, _("Vui lòng nhập tên công đoạn."))
-    if data.started_on is None:
-        raise ServiceError("started_on", _("Vui lòng nhập ngày bắt đầu."))
-    _not_future(data.started_on, "started_on")
-    if data.ended_on is not None and data.ended_on < data.started_on:
-        raise ServiceError("ended_on", _("Ngày kết thúc không thể trước ngày bắt đầu."))
-    return {
-        "name": name,
-        "started_on": data.started_on,
-        "ended_on": data.ended_on,
-        "place": _line(data.place, "place", 300),
-        "description": _text(data.description, "description", 2000),
-    }
-
-
-def _clean_inspection(batch: Batch, data: InspectionData) -> dict[str, Any]:
-    if data.inspected_on is None:
-        raise ServiceError("inspected_on", _("Vui lòng nhập ngày kiểm tra."))
-    _not_future(data.inspected_on, "inspected_on")
-    if data.outcome not in INSPECTION_OUTCOMES:
-        raise ServiceError("outcome", _("Lựa chọn không hợp lệ."))
-    return {
-        "inspected_on": data.inspected_on,
-        "name": _line(data.name, "name", 200, _("Vui lòng nhập nội dung kiểm tra.")),
-        "organisation": _line(data.organisation, "organisation", 200),
-        "result": _text(data.result, "result", 2000, _("Vui lòng nhập kết quả.")),
-        "outcome": data.outcome,
-    }
-
-
-def _clean_destination(batch: Batch, data: DestinationData) -> dict[str, Any]:
-    if data.kind not in DESTINATION_KINDS:
-        raise ServiceError("kind", _("Lựa chọn không hợp lệ."))
-    point = None
-    description = _line(data.description, "description", 300)
-    if data.kind == "sales_point":
-        if data.sales_point_id is None:
-            raise ServiceError("sales_point_id", _("Vui lòng chọn điểm bán."))
-        point = db.session.get(SalesPoint, data.sales_point_id)
-        if point is None or point.status != "approved":
-            raise ServiceError("sales_point_id", _("Điểm bán không tồn tại hoặc chưa được duyệt."))
-    elif not description:
-        raise ServiceError("description", _("Vui lòng mô tả đơn hàng hoặc nơi nhận."))
-    if data.shipped_on is not None and data.shipped_on < batch.produced_on:
-        raise ServiceError("shipped_on", _("Ngày giao không thể trước ngày sản xuất của lô."))
-    return {
-        "kind": data.kind,
-        "sales_point": point,
-        "description": description,
-        "shipped_on": data.shipped_on,
-        "quantity": _line(data.quantity, "quantity", 60),
-    }
-
-
-_CLEANERS = {
-    "inputs": _clean_input,
-    "steps": _clean_step,
-    "inspections": _clean_inspection,
-    "destinations": _clean_destination,
-}
-
-
-# --------------------------------------------------------------------------- files
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    name: str  # relative to the uploads folder
-    kind: str  # pdf | image
-    thumb: str | None = None
-
-
-def max_file_bytes() -> int:
-    return int(current_app.config.get("TRACE_MAX_FILE_BYTES") or DEFAULT_MAX_FILE_BYTES)
-
-
-def store_inspection_file(upload: UploadedFile) -> StoredFile:
-    """Check the file by its content (a PDF, or a JPEG/PNG/WebP photo), at most the size limit, and
-    store it under a random name. Photos are re-encoded (metadata such as GPS dropped)."""
-    data = upload.data
-    limit = max_file_bytes()
-    if not data:
-        raise ServiceError("file", _("Tệp trống."))
-    if len(data) > limit:
-        raise ServiceError("file", _("Tệp lớn hơn %(n)s MB.", n=limit // (1024 * 1024)))
-    if data[:5] == b"%PDF-":
-        check_pdf(data, "file")  # sound, and no scripts or embedded files: the trace page is public
-        folder = upload_dir() / DOCUMENTS_DIR
-        folder.mkdir(parents=True, exist_ok=True)
-        name = f"{DOCUMENTS_DIR}/{secrets.token_hex(16)}.pdf"
-        write_file(upload_dir() / name, data, field="file")
-        return StoredFile(name=name, kind="pdf")
-    try:
-        stored = save_image(data, field="file")
-    except ServiceError as error:
-        if error.code == "storage_unavailable":  # the disk, not the file: say so
-            raise
-        raise ServiceError("file", _("Chỉ nhận tệp PDF hoặc ảnh JPEG, PNG, WebP.")) from None
-    return StoredFile(name=stored.filename, kind="image", thumb=stored.thumb_filename)
-
-
-def file_path(name: str) -> Path:
-    return upload_dir() / name
-
-
-def remove_files(names: Iterable[str]) -> None:
-    """Delete stored files (call after the commit that stopped referring to them)."""
-    root = upload_dir().resolve()
-    for name in names:
-        path = (root / name).resolve()
-        if path.is_relative_to(root):
-            path.unlink(missing_ok=True)
-
-
-def _original_name(filename: str) -> str:
-    base = nfc(filename).replace("\\", "/").rsplit("/", 1)[-1]
-    return _CONTROL.sub("", base)[:200] or "file"
-
-
-def _file_names(item: Inspection) -> list[str]:
-    return [name for name in (item.file_name, item.file_thumb) if name]
-
-
 # --------------------------------------------------------------------------- history
 
 
@@ -685,7 +393,7 @@ def recall_batch(user, batch: Batch, reason: str) -> None:
         raise ServiceError(None, _("Chỉ thu hồi được lô hàng đã công bố."))
     if batch.is_recalled:
         raise ServiceError(None, _("Lô hàng này đã bị thu hồi."))
-    text = _text(reason, "reason", 2000, _("Vui lòng nêu lý do thu hồi."))
+    text = checked_text(reason, "reason", 2000, _("Vui lòng nêu lý do thu hồi."))
     batch.status = "recalled"
     batch.recalled_at = utcnow()
     batch.recall_reason = text
@@ -698,7 +406,7 @@ def delete_batch(user, batch: Batch) -> list[str]:
     _require_manager(user, batch.product)
     if batch.is_published:
         raise ServiceError(None, _("Lô hàng đã công bố không thể xóa; nếu có vấn đề, hãy thu hồi lô."))
-    files = [name for item in batch.inspections for name in _file_names(item)]
+    files = [name for item in batch.inspections for name in inspection_file_names(item)]
     db.session.delete(batch)
     db.session.flush()
     return files
@@ -722,10 +430,10 @@ def _title(kind: ItemKind, item: Any) -> str:
 
 def add_item(user, batch: Batch, kind: ItemKind, data: Any) -> Any:
     _require_manager(user, batch.product)
-    values = _CLEANERS[kind.key](batch, data)
+    values = clean_item_data(kind.key, batch, data)
     item = kind.model(**values)
     if kind.entity == "inspection" and data.file is not None:
-        _attach(item, store_inspection_file(data.file), data.file.filename)
+        attach_inspection_file(item, store_inspection_file(data.file), data.file.filename)
     batch_items = getattr(batch, kind.key)
     batch_items.append(item)
     db.session.flush()
@@ -734,13 +442,6 @@ def add_item(user, batch: Batch, kind: ItemKind, data: Any) -> Any:
         _record(user, batch, kind.entity, "add", _title(kind, item), _diff(dict.fromkeys(after, ""), after))
         db.session.flush()
     return item
-
-
-def _attach(item: Inspection, stored: StoredFile, filename: str) -> None:
-    item.file_name = stored.name
-    item.file_kind = stored.kind
-    item.file_thumb = stored.thumb
-    item.file_original_name = _original_name(filename)
 
 
 @dataclass
@@ -753,13 +454,13 @@ def update_item(user, batch: Batch, kind: ItemKind, item: Any, data: Any) -> Ite
     _require_manager(user, batch.product)
     if item.batch_id != batch.id:
         raise NotAllowed()
-    values = _CLEANERS[kind.key](batch, data)
+    values = clean_item_data(kind.key, batch, data)
     before = _snapshot(kind.entity, item, kind.fields)
     old_files: list[str] = []
     if kind.entity == "inspection" and data.file is not None:
         stored = store_inspection_file(data.file)
-        old_files = _file_names(item)
-        _attach(item, stored, data.file.filename)
+        old_files = inspection_file_names(item)
+        attach_inspection_file(item, stored, data.file.filename)
     for name, value in values.items():
         setattr(item, name, value)
     db.session.flush()
@@ -783,7 +484,7 @@ def delete_item(user, batch: Batch, kind: ItemKind, item: Any) -> list[str]:
         before = _snapshot(kind.entity, item, kind.fields)
         _record(user, batch, kind.entity, "delete", _title(kind, item), _diff(before, dict.fromkeys(before, "")))
     elif kind.entity == "inspection":
-        files = _file_names(item)
+        files = inspection_file_names(item)
     getattr(batch, kind.key).remove(item)
     db.session.flush()
     return files
@@ -795,74 +496,3 @@ def sales_point_choices() -> list[SalesPoint]:
             sa.select(SalesPoint).where(SalesPoint.status == "approved").order_by(SalesPoint.name, SalesPoint.id)
         )
     )
-
-
-# --------------------------------------------------------------------------- scans
-
-
-def is_bot(user_agent: str | None) -> bool:
-    agent = (user_agent or "").strip()
-    return not agent or _BOT_UA.search(agent) is not None
-
-
-def should_count_scan(user, batch: Batch, user_agent: str | None, from_same_page: bool = False) -> bool:
-    """A visitor's view: not the producer's own (nor staff's), not an obvious bot, not a reload
-    of the page through the language switch (`from_same_page`)."""
-    if not batch.is_published or from_same_page or is_bot(user_agent):
-        return False
-    if user is not None and getattr(user, "is_authenticated", False):
-        if getattr(user, "is_staff", False) or can_manage_batch(user, batch):
-            return False
-    return True
-
-
-def record_scan(batch: Batch) -> None:
-    """Add one to the batch's counter, atomically (concurrent scans never lose a count)."""
-    result = db.session.execute(
-        sa.update(BatchScanCounter)
-        .where(BatchScanCounter.batch_id == batch.id)
-        .values(scans=BatchScanCounter.scans + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount == 0:
-        db.session.add(BatchScanCounter(batch_id=batch.id, scans=1))
-    db.session.flush()
-
-
-# --------------------------------------------------------------------------- the public page
-
-
-@dataclass(frozen=True)
-class TimelineEvent:
-    kind: str  # input | step | produced | inspection | destination | recall
-    on: date | None
-    item: Any
-
-
-_PHASES = {"input": 0, "step": 1, "produced": 2, "inspection": 3, "destination": 4, "recall": 5}
-
-
-def public_destinations(batch: Batch) -> list[BatchDestination]:
-    """Destinations shown to the public: orders, and sales points that are approved."""
-    return [
-        d for d in batch.destinations if d.kind == "order" or (d.sales_point is not None and d.sales_point.is_public)
-    ]
-
-
-def timeline(batch: Batch, public: bool = True) -> list[TimelineEvent]:
-    """The chain in date order: inputs, processing, production, inspections, destinations, recall.
-
-    Undated inputs sit just before production; undated destinations just after it."""
-    events = [TimelineEvent("input", i.received_on, i) for i in batch.inputs]
-    events += [TimelineEvent("step", s.started_on, s) for s in batch.steps]
-    events.append(TimelineEvent("produced", batch.produced_on, batch))
-    events += [TimelineEvent("inspection", i.inspected_on, i) for i in batch.inspections]
-    destinations = public_destinations(batch) if public else batch.destinations
-    events += [TimelineEvent("destination", d.shipped_on, d) for d in destinations]
-    if batch.is_recalled and batch.recalled_at is not None:
-        events.append(TimelineEvent("recall", to_local(batch.recalled_at).date(), batch))
-
-    def key(event: TimelineEvent):
-        return (event.on or batch.produced_on, _PHASES[event.kind], getattr(event.item, "id", 0) or 0)
-
-    return sorted(events, key=key)

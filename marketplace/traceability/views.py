@@ -13,7 +13,9 @@ from marketplace.catalog.services import approved_sales_points, is_staff
 from marketplace.catalog.stars import certificate_status, effective_stars
 from marketplace.extensions import db
 from marketplace.traceability import services
+from marketplace.traceability.files import file_path
 from marketplace.traceability.models import Batch
+from marketplace.traceability.public import find_by_public_code, record_scan, should_count_scan, timeline
 from marketplace.traceability.qr import public_trace_url
 
 bp = Blueprint("traceability", __name__)
@@ -41,7 +43,7 @@ def trace_helpers() -> dict:
 def _visible_batch(code: str) -> tuple[Batch, bool]:
     """The batch behind a public code and whether this is a preview (a draft its managers or staff
     look at). Unknown codes and other people's drafts are 404."""
-    batch = services.find_by_public_code(code)
+    batch = find_by_public_code(code)
     if batch is None:
         abort(404)
     if batch.is_published:
@@ -63,10 +65,10 @@ def _from_same_page() -> bool:
 @bp.get("/truy-xuat/<code>")
 def trace(code: str):
     batch, preview = _visible_batch(code)
-    if request.method == "GET" and services.should_count_scan(
+    if request.method == "GET" and should_count_scan(
         current_user, batch, request.headers.get("User-Agent"), _from_same_page()
     ):
-        services.record_scan(batch)
+        record_scan(batch)
         db.session.commit()
     product = batch.product
     return render_template(
@@ -76,7 +78,7 @@ def trace(code: str):
         preview=preview,
         stars=effective_stars(product.certificate),
         cert_status=certificate_status(product.certificate),
-        events=services.timeline(batch, public=True),
+        events=timeline(batch, public=True),
         where_to_buy=approved_sales_points(product),
         revisions=services.revisions(batch),
     )
@@ -88,7 +90,7 @@ def inspection_file(code: str, inspection_id: int):
     item = services.item_of(batch, services.ITEM_KINDS["inspections"], inspection_id)
     if item is None or not item.file_name:
         abort(404)
-    path = services.file_path(item.file_name)
+    path = file_path(item.file_name)
     if not path.is_file():
         abort(404)
     if item.file_kind == "pdf":

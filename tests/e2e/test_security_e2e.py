@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from marketplace.extensions import db
 from marketplace.traceability import services as trace
+from marketplace.traceability.validation import BatchData, InputData
 from tests.helpers import PASSWORD, make_producer, make_product, make_sales_point, make_user
 
 LISTENER = """
@@ -39,12 +40,12 @@ def test_pages_run_under_the_policy_without_violations(app, live_server, browser
     product = make_product(producer, ref="E2E-MIEN", name="Miến dong sợi nhỏ", stars=4, monthly_capacity=25000)
     make_sales_point([product], ref="E2E-SP", name="Siêu thị OCOP Long Biên", lat=21.046, lng=105.875)
     batch = trace.create_batch(
-        owner, product, trace.BatchData(code="LO-E2E", produced_on=date(2026, 11, 1), quantity=Decimal(50), unit="kg")
+        owner, product, BatchData(code="LO-E2E", produced_on=date(2026, 11, 1), quantity=Decimal(50), unit="kg")
     )
-    trace.add_item(owner, batch, trace.ITEM_KINDS["inputs"], trace.InputData(name="Củ dong", origin="Cự Đà"))
+    trace.add_item(owner, batch, trace.ITEM_KINDS["inputs"], InputData(name="Củ dong", origin="Cự Đà"))
     trace.publish_batch(owner, batch)
     draft = trace.create_batch(
-        owner, product, trace.BatchData(code="LO-NHAP", produced_on=date(2026, 11, 2), quantity=Decimal(5), unit="kg")
+        owner, product, BatchData(code="LO-NHAP", produced_on=date(2026, 11, 2), quantity=Decimal(5), unit="kg")
     )
     db.session.commit()
 

@@ -17,7 +17,7 @@ from marketplace.extensions import db
 from marketplace.producers.models import Producer
 from marketplace.search import reindex
 from marketplace.traceability import services as trace
-from marketplace.traceability.services import BatchData, InputData, StepData
+from marketplace.traceability.validation import BatchData, InputData, StepData
 
 SAMPLE_BATCH_CODE = "FUZZ-LO-01"
 

@@ -337,11 +337,12 @@ def test_sales_point_apply(world):
 
 def test_batch_create(world):
     from marketplace.traceability import services as trace
+    from marketplace.traceability.validation import BatchData
 
     @FUZZ
     @given(
         data_of(
-            trace.BatchData,
+            BatchData,
             code=["LO-01"],
             produced_on=[date(2026, 11, 20)],
             date_kind=["production", "packing", "harvest"],

@@ -20,6 +20,7 @@ def world(app):
     traceability batch with an input, an approved sales point, an inquiry."""
     from marketplace.inquiries import services as inquiries
     from marketplace.traceability import services as trace
+    from marketplace.traceability.validation import BatchData, InputData
 
     buyer = make_user(roles=("buyer",), name="Người mua")
     owner = make_user(roles=("producer",), name="Chủ HTX")
@@ -30,10 +31,10 @@ def world(app):
     batch = trace.create_batch(
         owner,
         product,
-        trace.BatchData(code="LO-01", produced_on=date(2026, 11, 20), quantity=Decimal("10"), unit="kg"),
+        BatchData(code="LO-01", produced_on=date(2026, 11, 20), quantity=Decimal("10"), unit="kg"),
     )
     item = trace.add_item(
-        owner, batch, trace.ITEM_KINDS["inputs"], trace.InputData(name="Mây", supplier="Hộ ông Tư", origin="Phú Nghĩa")
+        owner, batch, trace.ITEM_KINDS["inputs"], InputData(name="Mây", supplier="Hộ ông Tư", origin="Phú Nghĩa")
     )
     trace.publish_batch(owner, batch)
     inquiry = inquiries.create_inquiry(

@@ -43,6 +43,14 @@ def build_world() -> SimpleNamespace:
     from marketplace.producers.services import hash_token
     from marketplace.sales_points.models import CarryRequest, SalesPointPhoto
     from marketplace.traceability import services as trace
+    from marketplace.traceability.validation import (
+        BatchData,
+        DestinationData,
+        InputData,
+        InspectionData,
+        StepData,
+        UploadedFile,
+    )
 
     users = {
         "buyer": make_user(roles=("buyer",), name="Người mua A"),
@@ -85,33 +93,33 @@ def build_world() -> SimpleNamespace:
     batch = trace.create_batch(
         producer_user,
         product,
-        trace.BatchData(code="LO-01", produced_on=date(2026, 11, 20), quantity=Decimal("10"), unit="kg"),
+        BatchData(code="LO-01", produced_on=date(2026, 11, 20), quantity=Decimal("10"), unit="kg"),
     )
     kinds = trace.ITEM_KINDS
-    item_input = trace.add_item(producer_user, batch, kinds["inputs"], trace.InputData(name="Mây", supplier="Hộ Tư"))
+    item_input = trace.add_item(producer_user, batch, kinds["inputs"], InputData(name="Mây", supplier="Hộ Tư"))
     trace.add_item(
         producer_user,
         batch,
         kinds["steps"],
-        trace.StepData(name="Phơi", started_on=date(2026, 11, 20), place="Phú Nghĩa"),
+        StepData(name="Phơi", started_on=date(2026, 11, 20), place="Phú Nghĩa"),
     )
     inspection = trace.add_item(
         producer_user,
         batch,
         kinds["inspections"],
-        trace.InspectionData(
+        InspectionData(
             inspected_on=date(2026, 11, 21),
             name="Kiểm nghiệm",
             organisation="Quatest 1",
             result="Đạt",
-            file=trace.UploadedFile("kq.pdf", PDF),
+            file=UploadedFile("kq.pdf", PDF),
         ),
     )
     trace.add_item(
         producer_user,
         batch,
         kinds["destinations"],
-        trace.DestinationData(sales_point_id=point.id, shipped_on=date(2026, 11, 22), quantity="5"),
+        DestinationData(sales_point_id=point.id, shipped_on=date(2026, 11, 22), quantity="5"),
     )
     trace.publish_batch(producer_user, batch)
 

@@ -12,7 +12,7 @@ from flask import g
 
 from marketplace.extensions import db
 from marketplace.traceability import services
-from marketplace.traceability.services import BatchData, InputData, StepData
+from marketplace.traceability.validation import BatchData, InputData, StepData
 from tests.helpers import login, make_producer, make_product, make_sales_point, make_user
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\nstartxref\n9\n%%EOF\n"

@@ -21,7 +21,7 @@ from marketplace.traceability.models import (
     Inspection,
     ProcessingStep,
 )
-from marketplace.traceability.services import DestinationData, InspectionData
+from marketplace.traceability.validation import DestinationData, InspectionData, UploadedFile
 from tests.helpers import make_user
 from tests.traceability.conftest import PDF_BYTES, batch_data
 
@@ -171,7 +171,7 @@ def test_inspection_files_of_drafts_are_not_public(client, as_user, world, batch
             inspected_on=date(2026, 11, 21),
             name="Vi sinh",
             result="Đạt",
-            file=services.UploadedFile("a.pdf", PDF_BYTES),
+            file=UploadedFile("a.pdf", PDF_BYTES),
         ),
     )
     db.session.commit()

@@ -6,7 +6,7 @@ from datetime import date
 
 from marketplace.extensions import db
 from marketplace.traceability import services
-from marketplace.traceability.services import DestinationData, InspectionData, UploadedFile
+from marketplace.traceability.validation import DestinationData, InspectionData, UploadedFile
 from tests.traceability.conftest import PDF_BYTES, batch_data
 
 

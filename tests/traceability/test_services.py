@@ -15,8 +15,17 @@ from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.uploads import upload_dir
 from marketplace.extensions import db
 from marketplace.traceability import services
+from marketplace.traceability.files import remove_files, store_inspection_file
 from marketplace.traceability.models import Batch, BatchRevision, BatchScanCounter, Inspection
-from marketplace.traceability.services import DestinationData, InputData, InspectionData, UploadedFile
+from marketplace.traceability.public import (
+    find_by_public_code,
+    is_bot,
+    public_batch,
+    record_scan,
+    should_count_scan,
+    timeline,
+)
+from marketplace.traceability.validation import DestinationData, InputData, InspectionData, StepData, UploadedFile
 from tests.helpers import image_bytes, make_product
 from tests.traceability.conftest import PDF_BYTES, batch_data
 
@@ -74,11 +83,11 @@ def test_public_code_unique_index_and_retry_on_collision(world, monkeypatch):
 
 
 def test_find_by_public_code_rejects_junk(world, batch):
-    assert services.find_by_public_code(batch.public_code) is batch
+    assert find_by_public_code(batch.public_code) is batch
     swapped = batch.public_code.swapcase()  # codes are case-sensitive
     for junk in ("", "short", swapped, "x" * 22, "a" * 41, "../../etc/passwd", "%" * 22, None):
         if junk != batch.public_code:
-            assert services.find_by_public_code(junk) is None
+            assert find_by_public_code(junk) is None
 
 
 # --------------------------------------------------------------------------- validation
@@ -185,11 +194,11 @@ def test_another_producer_cannot_change_a_batch(world, batch):
 
 def test_publish_then_recall(world, batch):
     assert not batch.is_published
-    assert services.public_batch(batch.public_code) is None
+    assert public_batch(batch.public_code) is None
     with pytest.raises(ServiceError):
         services.recall_batch(world.owner, batch, "Lỗi")  # a draft is not recalled, it is deleted
     services.publish_batch(world.owner, batch)
-    assert services.public_batch(batch.public_code) is batch
+    assert public_batch(batch.public_code) is batch
     with pytest.raises(ServiceError):
         services.publish_batch(world.owner, batch)
     with pytest.raises(ServiceError) as error:
@@ -200,12 +209,12 @@ def test_publish_then_recall(world, batch):
     assert batch.status == "recalled" and batch.is_recalled
     assert batch.recall_reason == "Phát hiện nấm mốc ở một số bao."
     assert batch.recalled_at is not None
-    assert services.public_batch(batch.public_code) is batch  # still public, with the warning
+    assert public_batch(batch.public_code) is batch  # still public, with the warning
     with pytest.raises(ServiceError):
         services.recall_batch(world.owner, batch, "lần nữa")
     actions = [r.action for r in services.revisions(batch)]
     assert actions == ["recall", "publish"]
-    assert services.timeline(batch)[-1].kind == "recall"
+    assert timeline(batch)[-1].kind == "recall"
 
 
 def test_published_batch_cannot_be_deleted_but_a_draft_can(world, batch):
@@ -260,7 +269,7 @@ def test_edits_after_publication_are_recorded_field_by_field(world, published):
         batch,
         KINDS["steps"],
         step,
-        services.StepData(name="Xay xát, đóng gói", started_on=step.started_on, ended_on=step.ended_on),
+        StepData(name="Xay xát, đóng gói", started_on=step.started_on, ended_on=step.ended_on),
     )
     services.delete_item(world.owner, batch, KINDS["inputs"], batch.inputs[0])
     services.add_item(world.owner, batch, KINDS["inputs"], InputData(name="Thóc nếp vụ mùa", origin="Đông Anh"))
@@ -347,7 +356,7 @@ def test_bad_files_are_refused(world, batch, data):
 def test_files_over_5_mb_are_refused(world, batch):
     big = b"%PDF-1.4\n" + b"0" * (5 * 1024 * 1024) + b"\n%%EOF\n"
     with pytest.raises(ServiceError) as error:
-        services.store_inspection_file(UploadedFile("big.pdf", big))
+        store_inspection_file(UploadedFile("big.pdf", big))
     assert "5 MB" in error.value.message
 
 
@@ -387,7 +396,7 @@ def test_deleting_a_draft_batch_returns_its_files(world, batch):
     name = item.file_name
     files = services.delete_batch(world.owner, batch)
     db.session.commit()
-    services.remove_files(files)
+    remove_files(files)
     assert not (upload_dir() / name).exists()
     assert db.session.scalar(sa.select(sa.func.count(Inspection.id))) == 0
 
@@ -408,7 +417,7 @@ def test_deleting_a_draft_batch_returns_its_files(world, batch):
     ],
 )
 def test_bots_are_recognised(agent):
-    assert services.is_bot(agent)
+    assert is_bot(agent)
 
 
 @pytest.mark.parametrize(
@@ -419,21 +428,21 @@ def test_bots_are_recognised(agent):
     ],
 )
 def test_people_are_not_bots(agent):
-    assert not services.is_bot(agent)
+    assert not is_bot(agent)
 
 
 def test_who_counts_as_a_scan(world, published):
     phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) Mobile/15E148 Safari/604.1"
-    assert services.should_count_scan(None, published, phone)
-    assert not services.should_count_scan(world.owner, published, phone)  # the producer's own view
-    assert services.should_count_scan(world.other, published, phone)
-    assert not services.should_count_scan(None, published, "curl/8")
-    assert not services.should_count_scan(None, published, phone, from_same_page=True)
+    assert should_count_scan(None, published, phone)
+    assert not should_count_scan(world.owner, published, phone)  # the producer's own view
+    assert should_count_scan(world.other, published, phone)
+    assert not should_count_scan(None, published, "curl/8")
+    assert not should_count_scan(None, published, phone, from_same_page=True)
 
 
 def test_record_scan_is_a_plain_counter(world, published):
     for _ in range(3):
-        services.record_scan(published)
+        record_scan(published)
     db.session.commit()
     db.session.expire_all()
     assert published.scan_count == 3
@@ -463,7 +472,7 @@ def test_timeline_orders_the_chain(world, published):
     )
     services.add_item(world.owner, published, KINDS["inputs"], InputData(name="Lá dứa"))  # no date
     db.session.commit()
-    kinds = [(e.kind, e.on) for e in services.timeline(published)]
+    kinds = [(e.kind, e.on) for e in timeline(published)]
     assert kinds == [
         ("input", date(2026, 10, 1)),
         ("step", date(2026, 11, 18)),

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.traceability import services
 from marketplace.traceability.models import Batch, Inspection
+from marketplace.traceability.public import record_scan
 from marketplace.traceability.qr import qr_svg
-from marketplace.traceability.services import DestinationData, InspectionData
+from marketplace.traceability.validation import DestinationData, InspectionData
 from tests.helpers import image_bytes
 from tests.traceability.conftest import PDF_BYTES, batch_data
 
@@ -106,8 +107,8 @@ def test_bad_input_is_kept_and_explained(client, as_user, world):
 
 
 def test_batches_list_shows_scan_counts(client, as_user, world, published):
-    services.record_scan(published)
-    services.record_scan(published)
+    record_scan(published)
+    record_scan(published)
     draft = services.create_batch(world.owner, world.product, batch_data(code="LO-NHAP"))
     db.session.commit()
     as_user(world.owner)
