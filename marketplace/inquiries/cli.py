@@ -7,7 +7,7 @@ from flask.cli import AppGroup
 
 from marketplace.extensions import db
 from marketplace.inquiries.notifications import send_emails
-from marketplace.inquiries.services import close_expired_rfqs
+from marketplace.inquiries.rfqs import close_expired_rfqs
 
 notifications_cli = AppGroup("notifications", help="In-app notifications and their e-mail.")
 

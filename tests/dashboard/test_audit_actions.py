@@ -11,7 +11,7 @@ from marketplace.core.errors import ServiceError
 from marketplace.dashboard.audit import AUDIT_ACTIONS, action_label, audit_reason, log_action
 from marketplace.dashboard.models import AuditLog
 from marketplace.extensions import db
-from marketplace.inquiries import messaging, moderation
+from marketplace.inquiries import messaging, moderation, rfqs
 from marketplace.inquiries import services as inquiries
 from marketplace.producers import services as producers
 from marketplace.producers.models import ProducerClaim
@@ -155,9 +155,9 @@ def test_inquiries_moderation_is_logged(app, organiser, thread):
     moderation.dismiss_report(organiser, report)
     moderation.hide_message(organiser, message, "Lừa đảo chuyển khoản")
     moderation.unhide_message(organiser, message)
-    rfq = inquiries.create_rfq(
+    rfq = rfqs.create_rfq(
         buyer,
-        inquiries.RfqData(
+        rfqs.RfqData(
             title="Chè xanh hộp quà",
             details="Hộp 200 g",
             ocop_group="beverage",

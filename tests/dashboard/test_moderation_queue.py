@@ -13,7 +13,7 @@ from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.dashboard import services
 from marketplace.dashboard.models import AuditLog
 from marketplace.extensions import db
-from marketplace.inquiries import messaging, moderation
+from marketplace.inquiries import messaging, moderation, rfqs
 from marketplace.inquiries import services as inquiries
 from marketplace.inquiries.models import Message, Report, Rfq
 from tests.helpers import login, make_producer, make_product, make_user
@@ -139,9 +139,9 @@ def test_dismiss_message_report_records_the_reason(world, client):
 
 def test_suspend_and_unsuspend_the_author(world, client):
     seller, buyer = world["seller"], world["buyer"]
-    rfq = inquiries.create_rfq(
+    rfq = rfqs.create_rfq(
         buyer,
-        inquiries.RfqData(
+        rfqs.RfqData(
             title="Chè xanh hộp quà", ocop_group="beverage", quantity=100, unit="hộp", deadline=date(2026, 12, 11)
         ),
     )
@@ -219,9 +219,9 @@ def test_old_reports_page_keeps_working(world, client):
 
 def test_hidden_rfqs_list(world):
     # The hidden-RFQ list reads plain columns: a hidden RFQ past its deadline still lists.
-    rfq = inquiries.create_rfq(
+    rfq = rfqs.create_rfq(
         world["buyer"],
-        inquiries.RfqData(
+        rfqs.RfqData(
             title="Miến dong", ocop_group="food", quantity=10, unit="kg", deadline=date(2026, 12, 1) + timedelta(1)
         ),
     )

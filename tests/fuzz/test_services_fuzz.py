@@ -234,7 +234,7 @@ def test_inquiry(world):
 
 
 def test_rfq(world):
-    from marketplace.inquiries.services import RfqData, create_rfq
+    from marketplace.inquiries.rfqs import RfqData, create_rfq
 
     @FUZZ
     @given(
@@ -259,7 +259,7 @@ def test_rfq(world):
 
 @pytest.fixture
 def open_rfq(world):
-    from marketplace.inquiries.services import RfqData, create_rfq
+    from marketplace.inquiries.rfqs import RfqData, create_rfq
 
     rfq = create_rfq(
         world.buyer,
@@ -280,7 +280,7 @@ def open_rfq(world):
 
 
 def test_quote(world, open_rfq):
-    from marketplace.inquiries.services import QuoteData, submit_quote
+    from marketplace.inquiries.rfqs import QuoteData, submit_quote
 
     @FUZZ
     @given(

@@ -10,7 +10,7 @@ from flask import g
 
 from marketplace.accounts.models import User
 from marketplace.extensions import db
-from marketplace.inquiries import services
+from marketplace.inquiries import rfqs
 from marketplace.producers.models import Producer
 from tests import helpers
 from tests.helpers import make_producer, make_product, make_user
@@ -52,8 +52,8 @@ def world(app) -> World:
     )
 
 
-def rfq_data(**changes) -> services.RfqData:
-    data = services.RfqData(
+def rfq_data(**changes) -> rfqs.RfqData:
+    data = rfqs.RfqData(
         title="Chè xanh đóng hộp quà Tết",
         details="Hộp 200 g, có tem OCOP.",
         ocop_group="beverage",
@@ -69,8 +69,8 @@ def rfq_data(**changes) -> services.RfqData:
     return data
 
 
-def quote_data(**changes) -> services.QuoteData:
-    data = services.QuoteData(
+def quote_data(**changes) -> rfqs.QuoteData:
+    data = rfqs.QuoteData(
         unit_price_vnd=110_000, moq=100, lead_time_days=7, valid_until=TODAY + timedelta(days=30), note="Giao tận nơi."
     )
     for key, value in changes.items():

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.inquiries import messaging, moderation, services
+from marketplace.inquiries import messaging, moderation, rfqs, services
 from marketplace.inquiries.attachments import Upload
 from tests.inquiries.conftest import quote_data, rfq_data
 from tests.inquiries.test_views import PDF
@@ -44,10 +44,10 @@ def deal(world):
         world.buyer, world.producer_a, services.InquiryData(50, "hộp", message="Cho tôi báo giá")
     )
     message = messaging.post_message(world.seller_a, inquiry.thread, "Báo giá đính kèm", [Upload("bg.pdf", PDF)])
-    rfq = services.create_rfq(world.buyer, rfq_data())
-    services.invite_producer(world.buyer, rfq, world.producer_b)
-    quote_a = services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
-    quote_b = services.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
+    rfqs.invite_producer(world.buyer, rfq, world.producer_b)
+    quote_a = rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+    quote_b = rfqs.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
     quote_message = messaging.post_message(world.buyer, quote_a.thread, "Giao được trước Tết không?")
     db.session.commit()
     return {

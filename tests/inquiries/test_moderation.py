@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.extensions import db
-from marketplace.inquiries import leads, messaging, moderation, services
+from marketplace.inquiries import leads, messaging, moderation, rfqs, services
 from marketplace.inquiries.attachments import Upload
 from marketplace.inquiries.models import Notification, Report
 from tests import helpers
@@ -80,7 +80,7 @@ def test_dismiss_report(world, spam):
 
 
 def test_hidden_rfq_takes_no_quotes(client, world, as_user):
-    rfq = services.create_rfq(world.buyer, rfq_data())
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
     db.session.commit()
     as_user(world.organiser)
     assert client.get(f"/rfqs/{rfq.id}").status_code == 200
@@ -89,7 +89,7 @@ def test_hidden_rfq_takes_no_quotes(client, world, as_user):
     assert rfq.hidden
     assert leads.leads_for([world.producer_a.id]) == []
     with pytest.raises(ServiceError):
-        services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+        rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
     as_user(world.seller_a)
     assert client.get(f"/rfqs/{rfq.id}").status_code == 404
     as_user(world.buyer)
@@ -101,7 +101,7 @@ def test_hidden_rfq_takes_no_quotes(client, world, as_user):
 
 
 def test_suspend_user(client, world, spam, as_user):
-    rfq = services.create_rfq(world.buyer, rfq_data())
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
     db.session.commit()
     helpers.login(client, world.buyer)
     with pytest.raises(NotAllowed):

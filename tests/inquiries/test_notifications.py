@@ -8,7 +8,7 @@ from email import message_from_bytes, policy
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.inquiries import notifications, services
+from marketplace.inquiries import notifications, rfqs, services
 from marketplace.inquiries.models import Notification
 from marketplace.mail.models import OutgoingMail
 from tests.inquiries.conftest import TODAY, quote_data, rfq_data
@@ -130,8 +130,8 @@ def test_settings_validated(world):
 
 
 def test_cli_closes_rfqs_and_sends(app, runner, world):
-    rfq = services.create_rfq(world.buyer, rfq_data(deadline=TODAY))
-    services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+    rfq = rfqs.create_rfq(world.buyer, rfq_data(deadline=TODAY))
+    rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
     db.session.commit()
     app.config["MARKETPLACE_TODAY"] = (TODAY + timedelta(days=1)).isoformat()
     app.config["NOTIFICATION_DIGEST_HOUR"] = 0

@@ -16,15 +16,15 @@ import sqlalchemy as sa
 from marketplace.accounts.models import User
 from marketplace.core.errors import ServiceError
 from marketplace.extensions import db
-from marketplace.inquiries import services
+from marketplace.inquiries import rfqs
 from marketplace.inquiries.models import Quote, Rfq
 from tests.inquiries.conftest import quote_data, rfq_data
 
 
 def _setup(world) -> tuple[int, int, int]:
-    rfq = services.create_rfq(world.buyer, rfq_data())
-    quote_a = services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
-    quote_b = services.submit_quote(world.seller_b, rfq, world.producer_b, quote_data(unit_price_vnd=99_000))
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
+    quote_a = rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+    quote_b = rfqs.submit_quote(world.seller_b, rfq, world.producer_b, quote_data(unit_price_vnd=99_000))
     db.session.commit()
     return rfq.id, quote_a.id, quote_b.id
 
@@ -40,7 +40,7 @@ def _race(app, buyer_id: int, quote_ids: tuple[int, ...], hold: float = 0.3) -> 
                 quote = db.session.get(Quote, quote_id)
                 assert quote.rfq.status == "open"  # both saw it open
                 barrier.wait(timeout=10)
-                services.accept_quote(buyer, quote)
+                rfqs.accept_quote(buyer, quote)
                 time.sleep(hold)
                 db.session.commit()
                 results[index] = "won"

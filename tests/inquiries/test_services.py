@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.models import utcnow
 from marketplace.extensions import db
-from marketplace.inquiries import leads, messaging, services
+from marketplace.inquiries import leads, messaging, rfqs, services
 from marketplace.inquiries.models import Inquiry, Notification, Quote, Rfq, Thread
 from marketplace.inquiries.responsiveness import responsiveness
 from tests.helpers import make_producer, make_product, make_user
@@ -152,7 +152,7 @@ def test_inquiry_daily_limit(app, world):
 
 
 def test_rfq_reaches_fitting_producers_only(world):
-    rfq = services.create_rfq(world.buyer, rfq_data())
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
     db.session.commit()
     assert rfq.status == "open" and rfq.max_quotes == 10 and rfq.quote_count == 0
     fits = leads.fitting_producers(rfq)
@@ -165,20 +165,20 @@ def test_rfq_reaches_fitting_producers_only(world):
     assert notices(world.seller_c) == []
     assert [lead.rfq.id for lead in leads.leads_for([world.producer_a.id])] == [rfq.id]
     assert leads.leads_for([world.producer_c.id]) == []
-    assert services.can_view_rfq(world.seller_a, rfq) and not services.can_view_rfq(world.seller_c, rfq)
-    assert not services.can_view_rfq(world.other_buyer, rfq) and services.can_view_rfq(world.organiser, rfq)
+    assert rfqs.can_view_rfq(world.seller_a, rfq) and not rfqs.can_view_rfq(world.seller_c, rfq)
+    assert not rfqs.can_view_rfq(world.other_buyer, rfq) and rfqs.can_view_rfq(world.organiser, rfq)
 
 
 def test_fit_rules(world):
-    four_stars = services.create_rfq(world.buyer, rfq_data(min_stars=4))
+    four_stars = rfqs.create_rfq(world.buyer, rfq_data(min_stars=4))
     assert [f.producer_id for f in leads.fitting_producers(four_stars)] == [world.producer_a.id]
-    by_words = services.create_rfq(world.buyer, rfq_data(title="Cần mua làn mây đan", ocop_group=None, min_stars=0))
+    by_words = rfqs.create_rfq(world.buyer, rfq_data(title="Cần mua làn mây đan", ocop_group=None, min_stars=0))
     assert [f.producer_id for f in leads.fitting_producers(by_words)] == [world.producer_c.id]
     # An expired certificate counts 0 stars: no longer fits a 3★ request.
     world.product_a.certificate.expires_on = TODAY
     db.session.flush()
     assert world.producer_a.id not in {
-        f.producer_id for f in leads.fitting_producers(services.create_rfq(world.buyer, rfq_data()))
+        f.producer_id for f in leads.fitting_producers(rfqs.create_rfq(world.buyer, rfq_data()))
     }
 
 
@@ -201,33 +201,33 @@ def test_fit_rules(world):
 )
 def test_rfq_bad_input_refused(world, changes, field):
     with pytest.raises(ServiceError) as error:
-        services.create_rfq(world.buyer, rfq_data(**changes))
+        rfqs.create_rfq(world.buyer, rfq_data(**changes))
     assert error.value.field == field
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Rfq)) == 0
 
 
 def test_rfq_deadline_today_is_allowed(world):
-    assert services.create_rfq(world.buyer, rfq_data(deadline=TODAY)).deadline == TODAY
+    assert rfqs.create_rfq(world.buyer, rfq_data(deadline=TODAY)).deadline == TODAY
 
 
 def test_rfq_daily_limit(app, world):
     app.config["RFQ_DAILY_LIMIT"] = 1
-    services.create_rfq(world.buyer, rfq_data())
+    rfqs.create_rfq(world.buyer, rfq_data())
     with pytest.raises(services.RateLimited):
-        services.create_rfq(world.buyer, rfq_data())
+        rfqs.create_rfq(world.buyer, rfq_data())
 
 
 def test_invited_rfq_only_invited_producers_quote(world):
-    rfq = services.create_rfq(world.buyer, rfq_data(visibility="invited", invite_producer_ids=[world.producer_c.id]))
+    rfq = rfqs.create_rfq(world.buyer, rfq_data(visibility="invited", invite_producer_ids=[world.producer_c.id]))
     db.session.commit()
     assert [n.kind for n in notices(world.seller_c)] == ["rfq_invited"]
     assert notices(world.seller_a) == []
-    assert not services.can_view_rfq(world.seller_a, rfq)
-    assert [p.id for p in services.quotable_producers(world.seller_c, rfq)] == [world.producer_c.id]
+    assert not rfqs.can_view_rfq(world.seller_a, rfq)
+    assert [p.id for p in rfqs.quotable_producers(world.seller_c, rfq)] == [world.producer_c.id]
     with pytest.raises(ServiceError) as error:
-        services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+        rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
     assert error.value.code == "ineligible"
-    services.submit_quote(world.seller_c, rfq, world.producer_c, quote_data())
+    rfqs.submit_quote(world.seller_c, rfq, world.producer_c, quote_data())
     invitation = rfq.invitations[0]
     assert invitation.responded_at is not None
 
@@ -236,9 +236,9 @@ def test_invited_rfq_only_invited_producers_quote(world):
 
 
 def test_quote_accept_declines_the_others(world):
-    rfq = services.create_rfq(world.buyer, rfq_data())
-    quote_a = services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data(unit_price_vnd="115.000"))
-    quote_b = services.submit_quote(
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
+    quote_a = rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data(unit_price_vnd="115.000"))
+    quote_b = rfqs.submit_quote(
         world.seller_b, rfq, world.producer_b, quote_data(unit_price_vnd=105_000, lead_time_days=3)
     )
     db.session.commit()
@@ -246,7 +246,7 @@ def test_quote_accept_declines_the_others(world):
     assert [n.kind for n in notices(world.buyer)] == ["quote_received", "quote_received"]
     assert quote_a.thread is not None and quote_a.thread.buyer_id == world.buyer.id
 
-    rows = services.compare_quotes(rfq)
+    rows = rfqs.compare_quotes(rfq)
     assert [r.quote.id for r in rows] == [quote_b.id, quote_a.id]  # cheapest first
     assert rows[0].best_price and rows[0].fastest and not rows[1].best_price
     assert rows[0].total_vnd == 105_000 * 500 and rows[1].total_vnd == 115_000 * 500
@@ -254,8 +254,8 @@ def test_quote_accept_declines_the_others(world):
     assert rows[0].distance_km is not None and rows[0].distance_km > 30  # Ba Vì → Hoàn Kiếm
 
     with pytest.raises(NotAllowed):
-        services.accept_quote(world.seller_a, quote_a)
-    services.accept_quote(world.buyer, quote_a)
+        rfqs.accept_quote(world.seller_a, quote_a)
+    rfqs.accept_quote(world.buyer, quote_a)
     db.session.commit()
     assert (rfq.status, quote_a.status, quote_b.status) == ("awarded", "accepted", "declined")
     assert quote_b.decision_note
@@ -265,11 +265,11 @@ def test_quote_accept_declines_the_others(world):
     assert lost.link == f"/quotes/{quote_b.id}"
 
     for action in (
-        lambda: services.accept_quote(world.buyer, quote_b),
-        lambda: services.accept_quote(world.buyer, quote_a),
-        lambda: services.withdraw_quote(world.seller_a, quote_a),
-        lambda: services.decline_quote(world.buyer, quote_a),
-        lambda: services.cancel_rfq(world.buyer, rfq),
+        lambda: rfqs.accept_quote(world.buyer, quote_b),
+        lambda: rfqs.accept_quote(world.buyer, quote_a),
+        lambda: rfqs.withdraw_quote(world.seller_a, quote_a),
+        lambda: rfqs.decline_quote(world.buyer, quote_a),
+        lambda: rfqs.cancel_rfq(world.buyer, rfq),
     ):
         with pytest.raises(ServiceError) as error:
             action()
@@ -280,12 +280,12 @@ def test_quote_accept_declines_the_others(world):
 
 
 def test_quote_refusals(app, world):
-    rfq = services.create_rfq(world.buyer, rfq_data())
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
     with pytest.raises(ServiceError) as error:
-        services.submit_quote(world.seller_c, rfq, world.producer_c, quote_data())
+        rfqs.submit_quote(world.seller_c, rfq, world.producer_c, quote_data())
     assert error.value.code == "ineligible" and "không đủ điều kiện" in error.value.message
     with pytest.raises(NotAllowed):
-        services.submit_quote(world.seller_a, rfq, world.producer_b, quote_data())
+        rfqs.submit_quote(world.seller_a, rfq, world.producer_b, quote_data())
     for changes, field in (
         ({"unit_price_vnd": "0"}, "unit_price_vnd"),
         ({"unit_price_vnd": ""}, "unit_price_vnd"),
@@ -296,87 +296,85 @@ def test_quote_refusals(app, world):
         ({"valid_until": TODAY - timedelta(days=1)}, "valid_until"),
     ):
         with pytest.raises(ServiceError) as error:
-            services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data(**changes))
+            rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data(**changes))
         assert error.value.field == field, changes
-    services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+    rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
     with pytest.raises(ServiceError, match="đã gửi báo giá"):
-        services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+        rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
     assert db.session.scalar(sa.select(Rfq.quote_count).where(Rfq.id == rfq.id)) == 1
 
 
 def test_rfq_takes_at_most_max_quotes(app, world):
     app.config["RFQ_MAX_QUOTES"] = 1
-    rfq = services.create_rfq(world.buyer, rfq_data())
-    services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
-    assert not services.accepts_quotes(rfq)
-    assert services.quotable_producers(world.seller_b, rfq) == []
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
+    rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+    assert not rfqs.accepts_quotes(rfq)
+    assert rfqs.quotable_producers(world.seller_b, rfq) == []
     with pytest.raises(ServiceError) as error:
-        services.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
+        rfqs.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
     assert error.value.code == "full"
     # Withdrawing frees the place.
-    services.withdraw_quote(world.seller_a, rfq.quotes[0])
+    rfqs.withdraw_quote(world.seller_a, rfq.quotes[0])
     assert rfq.quote_count == 0
-    services.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
+    rfqs.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
 
 
 def test_rfq_closes_at_deadline(app, world):
-    rfq = services.create_rfq(world.buyer, rfq_data(deadline=TODAY + timedelta(days=2)))
-    quote = services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+    rfq = rfqs.create_rfq(world.buyer, rfq_data(deadline=TODAY + timedelta(days=2)))
+    quote = rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
     db.session.commit()
     app.config["MARKETPLACE_TODAY"] = (TODAY + timedelta(days=3)).isoformat()
     assert services.rfq_state(rfq) == "closed" and rfq.status == "open"
     with pytest.raises(ServiceError) as error:
-        services.submit_quote(world.seller_b, rfq, world.producer_b, quote_data(valid_until=TODAY + timedelta(days=30)))
+        rfqs.submit_quote(world.seller_b, rfq, world.producer_b, quote_data(valid_until=TODAY + timedelta(days=30)))
     assert error.value.code == "closed"
     assert leads.leads_for([world.producer_b.id]) == []
-    assert services.close_expired_rfqs() == 1
+    assert rfqs.close_expired_rfqs() == 1
     db.session.commit()
     assert rfq.status == "closed"
     assert notices(world.buyer)[-1].kind == "rfq_closed"
-    assert services.close_expired_rfqs() == 0
+    assert rfqs.close_expired_rfqs() == 0
     # The buyer may still choose among the quotes received in time.
-    services.accept_quote(world.buyer, quote)
+    rfqs.accept_quote(world.buyer, quote)
     assert rfq.status == "awarded"
 
 
 def test_expired_quote_cannot_be_accepted(app, world):
-    rfq = services.create_rfq(world.buyer, rfq_data(deadline=TODAY + timedelta(days=30)))
-    quote = services.submit_quote(
-        world.seller_a, rfq, world.producer_a, quote_data(valid_until=TODAY + timedelta(days=1))
-    )
+    rfq = rfqs.create_rfq(world.buyer, rfq_data(deadline=TODAY + timedelta(days=30)))
+    quote = rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data(valid_until=TODAY + timedelta(days=1)))
     app.config["MARKETPLACE_TODAY"] = (TODAY + timedelta(days=2)).isoformat()
     with pytest.raises(ServiceError, match="hết hiệu lực"):
-        services.accept_quote(world.buyer, quote)
+        rfqs.accept_quote(world.buyer, quote)
     assert rfq.status == "open" and quote.status == "submitted"
 
 
 def test_decline_withdraw_cancel(world):
-    rfq = services.create_rfq(world.buyer, rfq_data())
-    quote_a = services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
-    quote_b = services.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
-    services.decline_quote(world.buyer, quote_a, "Giá cao quá")
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
+    quote_a = rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+    quote_b = rfqs.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
+    rfqs.decline_quote(world.buyer, quote_a, "Giá cao quá")
     assert quote_a.status == "declined" and quote_a.decision_note == "Giá cao quá"
     assert "Giá cao quá" in notices(world.seller_a)[-1].text
     with pytest.raises(NotAllowed):
-        services.withdraw_quote(world.buyer, quote_b)
+        rfqs.withdraw_quote(world.buyer, quote_b)
     with pytest.raises(NotAllowed):
-        services.decline_quote(world.seller_b, quote_b)
-    services.cancel_rfq(world.buyer, rfq)
+        rfqs.decline_quote(world.seller_b, quote_b)
+    rfqs.cancel_rfq(world.buyer, rfq)
     assert rfq.status == "cancelled" and quote_b.status == "declined"
     assert "hủy" in notices(world.seller_b)[-1].text
     with pytest.raises(ServiceError):
-        services.submit_quote(world.seller_c, rfq, world.producer_c, quote_data())
+        rfqs.submit_quote(world.seller_c, rfq, world.producer_c, quote_data())
 
 
 def test_invitation_declined_counts_as_answer(world):
-    rfq = services.create_rfq(world.buyer, rfq_data())
-    services.invite_producer(world.buyer, rfq, world.producer_b)
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
+    rfqs.invite_producer(world.buyer, rfq, world.producer_b)
     with pytest.raises(ServiceError, match="đã được mời"):
-        services.invite_producer(world.buyer, rfq, world.producer_b)
+        rfqs.invite_producer(world.buyer, rfq, world.producer_b)
     with pytest.raises(NotAllowed):
-        services.invite_producer(world.other_buyer, rfq, world.producer_a)
-    services.decline_invitation(world.seller_b, rfq, world.producer_b)
-    assert services.quotable_producers(world.seller_b, rfq) == []
+        rfqs.invite_producer(world.other_buyer, rfq, world.producer_a)
+    rfqs.decline_invitation(world.seller_b, rfq, world.producer_b)
+    assert rfqs.quotable_producers(world.seller_b, rfq) == []
     assert responsiveness(world.producer_b.id) == (1.0, 0)
 
 
@@ -412,8 +410,8 @@ def test_responsiveness(world):
 
 def test_threads_and_unread_for_the_inbox(world):
     inquiry = services.create_inquiry(world.buyer, world.producer_a, inquiry_data())
-    rfq = services.create_rfq(world.buyer, rfq_data())
-    quote = services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
+    quote = rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
     messaging.post_message(world.seller_a, quote.thread, "Chị xem báo giá giúp em.")
     seller_threads = list(db.session.scalars(messaging.threads_stmt(world.seller_a)))
     assert {t.id for t in seller_threads} == {inquiry.thread.id, quote.thread.id}
@@ -425,14 +423,14 @@ def test_threads_and_unread_for_the_inbox(world):
 
 
 def test_leads_are_ranked_by_fit_with_reasons(world):
-    loose = services.create_rfq(world.buyer, rfq_data(title="Chè xanh pha ấm cho nhà hàng"))
-    close = services.create_rfq(world.buyer, rfq_data(title="Chè xanh Shan tuyết hộp quà"))
+    loose = rfqs.create_rfq(world.buyer, rfq_data(title="Chè xanh pha ấm cho nhà hàng"))
+    close = rfqs.create_rfq(world.buyer, rfq_data(title="Chè xanh Shan tuyết hộp quà"))
     db.session.commit()
     found = leads.leads_for([world.producer_a.id])
     assert [lead.rfq.id for lead in found] == [close.id, loose.id]
     assert found[0].score > found[1].score > 0
     assert any("Shan" in reason or "shan" in reason for reason in found[0].reasons)
-    invited = services.create_rfq(
+    invited = rfqs.create_rfq(
         world.buyer,
         rfq_data(
             title="Làn mây đan",

@@ -8,7 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from marketplace.extensions import db
-from marketplace.inquiries import services
+from marketplace.inquiries import rfqs, services
 from marketplace.inquiries.models import Attachment, BuyerProfile, Inquiry, Message, Quote, Rfq
 from tests.helpers import image_bytes, make_producer
 from tests.inquiries.conftest import TODAY, quote_data, rfq_data
@@ -279,7 +279,7 @@ def test_invited_rfq_from_a_storefront(client, world, as_user):
 
 
 def test_notifications_pages(client, world, as_user):
-    services.create_rfq(world.buyer, rfq_data())
+    rfqs.create_rfq(world.buyer, rfq_data())
     db.session.commit()
     as_user(world.seller_a)
     page = _body(client.get("/notifications"))
@@ -319,9 +319,9 @@ def test_csrf_is_required(world, tmp_path, _schema):
 
 
 def test_quote_pages_for_withdraw_and_decline(client, world, as_user):
-    rfq = services.create_rfq(world.buyer, rfq_data())
-    quote_a = services.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
-    quote_b = services.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
+    rfq = rfqs.create_rfq(world.buyer, rfq_data())
+    quote_a = rfqs.submit_quote(world.seller_a, rfq, world.producer_a, quote_data())
+    quote_b = rfqs.submit_quote(world.seller_b, rfq, world.producer_b, quote_data())
     db.session.commit()
     as_user(world.seller_a)
     assert client.post(f"/quotes/{quote_a.id}/accept").status_code == 403  # a party, not the buyer

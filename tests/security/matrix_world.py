@@ -35,7 +35,7 @@ def build_world() -> SimpleNamespace:
     from marketplace.catalog import scans
     from marketplace.catalog.models import ProductImage
     from marketplace.dashboard.models import ListingReport
-    from marketplace.inquiries import attachments, messaging, moderation
+    from marketplace.inquiries import attachments, messaging, moderation, rfqs
     from marketplace.inquiries import services as inquiries
     from marketplace.inquiries.models import Notification, Thread
     from marketplace.payments import services as payments
@@ -134,9 +134,9 @@ def build_world() -> SimpleNamespace:
     report = moderation.report_message(producer_user, message, "Nội dung không phù hợp")
 
     # RFQ with an accepted quote, payment terms and a deposit order.
-    rfq = inquiries.create_rfq(
+    rfq = rfqs.create_rfq(
         buyer,
-        inquiries.RfqData(
+        rfqs.RfqData(
             title="Giỏ mây quà Tết",
             quantity=200,
             unit="cái",
@@ -144,15 +144,15 @@ def build_world() -> SimpleNamespace:
             invite_producer_ids=[producer.id],
         ),
     )
-    quote = inquiries.submit_quote(
+    quote = rfqs.submit_quote(
         producer_user,
         rfq,
         producer,
-        inquiries.QuoteData(
+        rfqs.QuoteData(
             unit_price_vnd=120_000, lead_time_days=10, valid_until=date.today() + timedelta(days=30), sample_offer=True
         ),
     )
-    inquiries.accept_quote(buyer, quote)
+    rfqs.accept_quote(buyer, quote)
     payments.set_terms(producer_user, quote, 30, 50_000)
     order = payments.create_quote_order(buyer, quote, "deposit")
 

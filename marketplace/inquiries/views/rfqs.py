@@ -15,7 +15,7 @@ from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import Page, page_arg, paginate
 from marketplace.data import UNITS
 from marketplace.extensions import db
-from marketplace.inquiries import leads, messaging, services
+from marketplace.inquiries import leads, messaging, rfqs, services
 from marketplace.inquiries.forms import DeclineForm, EmptyForm, InviteForm, MessageForm, QuoteForm, ReasonForm, RfqForm
 from marketplace.inquiries.models import Quote, Rfq
 from marketplace.inquiries.notifications import mark_read_for_link
@@ -28,7 +28,7 @@ SUGGESTIONS = 8
 
 def _visible_rfq(rfq_id: int) -> Rfq:
     rfq = get_or_404(Rfq, rfq_id)
-    if not services.can_view_rfq(current_user, rfq):
+    if not rfqs.can_view_rfq(current_user, rfq):
         abort(404)
     return rfq
 
@@ -46,7 +46,7 @@ def _buyer_rfq(rfq_id: int) -> Rfq:
 @bp.get("/rfqs")
 @role_required("buyer")
 def my_rfqs():
-    page = paginate(services.buyer_rfqs_stmt(current_user), page_arg(request.args.get("page")), LIST_PER_PAGE)
+    page = paginate(rfqs.buyer_rfqs_stmt(current_user), page_arg(request.args.get("page")), LIST_PER_PAGE)
     return render_template("inquiries/rfqs.html", page=page, rfq_state=services.rfq_state)
 
 
@@ -62,7 +62,7 @@ def _invite_choices(ids: list[int]) -> list[SelectChoice]:
 def new_rfq():
     form = RfqForm()
     if request.method == "GET":
-        invite_ids = [int(v) for v in request.args.getlist("invite") if v.isdigit()][: services.MAX_INVITATIONS]
+        invite_ids = [int(v) for v in request.args.getlist("invite") if v.isdigit()][: rfqs.MAX_INVITATIONS]
         form.invite.data = invite_ids
         found = services.profile_of(current_user.id)
         form.delivery_district.data = found.district if found else ""
@@ -71,7 +71,7 @@ def new_rfq():
     form.invite.choices = _invite_choices(list(form.invite.data or []))
     status = 200
     if form.validate_on_submit():
-        data = services.RfqData(
+        data = rfqs.RfqData(
             title=form.title.data or "",
             details=form.details.data or "",
             ocop_group=form.ocop_group.data or None,
@@ -85,7 +85,7 @@ def new_rfq():
             invite_producer_ids=list(form.invite.data or []),
         )
         try:
-            rfq = services.create_rfq(current_user, data)
+            rfq = rfqs.create_rfq(current_user, data)
         except services.RateLimited as error:
             form.form_errors.append(error.message)
             status = 429
@@ -105,12 +105,12 @@ def rfq(rfq_id: int):
     is_buyer = found.buyer_id == current_user.id
     mine = messaging.managed_producer_ids(current_user)
     quote_form = None
-    quotable = services.quotable_producers(current_user, found)
+    quotable = rfqs.quotable_producers(current_user, found)
     if quotable:
         quote_form = QuoteForm()
         quote_form.producer_id.choices = [SelectChoice(p.id, p.name) for p in quotable]
     suggestions = []
-    if is_buyer and services.accepts_quotes(found):
+    if is_buyer and rfqs.accepts_quotes(found):
         invited = {inv.producer_id for inv in found.invitations} | {q.producer_id for q in found.quotes}
         fits = leads.fitting_producers(found, limit=SUGGESTIONS + len(invited))
         ids = [f.producer_id for f in fits if f.producer_id not in invited][:SUGGESTIONS]
@@ -128,7 +128,7 @@ def render_rfq(found: Rfq, is_buyer: bool, mine: list[int], quote_form: QuoteFor
             rfq=found,
             state=services.rfq_state(found),
             is_buyer=is_buyer,
-            rows=services.compare_quotes(found) if is_buyer else [],
+            rows=rfqs.compare_quotes(found) if is_buyer else [],
             my_quotes=[q for q in found.quotes if q.producer_id in mine],
             my_invitations=[inv for inv in found.invitations if inv.producer_id in mine and not inv.declined],
             quote_form=quote_form,
@@ -137,7 +137,7 @@ def render_rfq(found: Rfq, is_buyer: bool, mine: list[int], quote_form: QuoteFor
             decline_form=DeclineForm(),
             invite_form=InviteForm(),
             hide_form=ReasonForm(),
-            accepts_quotes=services.accepts_quotes(found),
+            accepts_quotes=rfqs.accepts_quotes(found),
             buyer_profile=services.profile_of(found.buyer_id),
             buyer_name=services.buyer_name(found.buyer),
             can_cancel=is_buyer and services.can_transition(found, "cancelled"),
@@ -151,7 +151,7 @@ def render_rfq(found: Rfq, is_buyer: bool, mine: list[int], quote_form: QuoteFor
 def cancel_rfq(rfq_id: int):
     found = _buyer_rfq(rfq_id)
     try:
-        services.cancel_rfq(current_user, found)
+        rfqs.cancel_rfq(current_user, found)
     except ServiceError as error:
         db.session.rollback()
         apply_error(None, error)
@@ -170,7 +170,7 @@ def invite(rfq_id: int):
     if producer is None:
         abort(404)
     try:
-        services.invite_producer(current_user, found, producer)
+        rfqs.invite_producer(current_user, found, producer)
     except ServiceError as error:
         apply_error(None, error)
     else:
@@ -197,7 +197,7 @@ def submit_quote(rfq_id: int):
     ]
     if form.validate_on_submit():
         producer = db.session.get(Producer, form.producer_id.data)
-        data = services.QuoteData(
+        data = rfqs.QuoteData(
             unit_price_vnd=form.unit_price_vnd.data,
             moq=form.moq.data,
             lead_time_days=form.lead_time_days.data,
@@ -208,7 +208,7 @@ def submit_quote(rfq_id: int):
         try:
             if producer is None:
                 raise ServiceError("producer_id", _("Vui lòng chọn cơ sở báo giá."))
-            quote = services.submit_quote(current_user, found, producer, data)
+            quote = rfqs.submit_quote(current_user, found, producer, data)
         except ServiceError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -231,7 +231,7 @@ def decline_invitation(rfq_id: int):
     if producer is None or producer.id not in messaging.managed_producer_ids(current_user):
         abort(404)
     try:
-        services.decline_invitation(current_user, found, producer)
+        rfqs.decline_invitation(current_user, found, producer)
     except ServiceError as error:
         apply_error(None, error)
     else:
@@ -245,7 +245,7 @@ def decline_invitation(rfq_id: int):
 
 def _visible_quote(quote_id: int) -> Quote:
     quote = get_or_404(Quote, quote_id)
-    if not services.can_view_quote(current_user, quote):
+    if not rfqs.can_view_quote(current_user, quote):
         abort(404)
     return quote
 
@@ -314,20 +314,20 @@ def _quote_action(quote_id: int, action, success: str, **kwargs):
 @login_required
 def accept_quote(quote_id: int):
     return _quote_action(
-        quote_id, services.accept_quote, _("Đã chấp nhận báo giá. Các báo giá khác được thông báo là không được chọn.")
+        quote_id, rfqs.accept_quote, _("Đã chấp nhận báo giá. Các báo giá khác được thông báo là không được chọn.")
     )
 
 
 @bp.post("/quotes/<int:quote_id>/decline")
 @login_required
 def decline_quote(quote_id: int):
-    return _quote_action(quote_id, services.decline_quote, _("Đã từ chối báo giá."), note=request.form.get("note", ""))
+    return _quote_action(quote_id, rfqs.decline_quote, _("Đã từ chối báo giá."), note=request.form.get("note", ""))
 
 
 @bp.post("/quotes/<int:quote_id>/withdraw")
 @login_required
 def withdraw_quote(quote_id: int):
-    return _quote_action(quote_id, services.withdraw_quote, _("Đã rút báo giá."))
+    return _quote_action(quote_id, rfqs.withdraw_quote, _("Đã rút báo giá."))
 
 
 # --------------------------------------------------------------------------- leads
@@ -341,5 +341,5 @@ def leads_page():
     number = page_arg(request.args.get("page"))
     start = (number - 1) * LIST_PER_PAGE
     page = Page(items=found[start : start + LIST_PER_PAGE], total=len(found), page=number, per_page=LIST_PER_PAGE)
-    quotes = paginate(services.producer_quotes_stmt(current_user), 1, 10)
+    quotes = paginate(rfqs.producer_quotes_stmt(current_user), 1, 10)
     return render_template("inquiries/leads.html", page=page, has_producers=bool(mine), quotes=quotes.items)
