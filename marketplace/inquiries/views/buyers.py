@@ -15,11 +15,11 @@ from marketplace.data import UNITS
 from marketplace.extensions import db
 from marketplace.inquiries import messaging, services
 from marketplace.inquiries.common import producer_users
-from marketplace.inquiries.forms import BUYER_KIND_LABELS, EmptyForm, InquiryForm, MessageForm, ProfileForm, ReasonForm
+from marketplace.inquiries.forms import BUYER_KIND_LABELS, InquiryForm, MessageForm, ProfileForm
 from marketplace.inquiries.models import Inquiry
-from marketplace.inquiries.notifications import mark_read_for_link
 from marketplace.inquiries.responsiveness import describe_seconds, measure
 from marketplace.inquiries.views import bp, get_or_404
+from marketplace.inquiries.views.threads import mark_seen_on_open, thread_page_context
 from marketplace.producers.models import Producer
 
 # --------------------------------------------------------------------------- template helpers
@@ -161,21 +161,15 @@ def _visible_inquiry(inquiry_id: int) -> Inquiry:
 
 
 def render_inquiry(found: Inquiry, message_form: MessageForm | None = None, status: int = 200):
-    thread = found.thread
-    party = messaging.is_party(current_user, thread)
+    context = thread_page_context(found.thread, message_form)
     return (
         render_template(
             "inquiries/inquiry.html",
+            **context,
             inquiry=found,
-            thread=thread,
-            party=party,
             is_buyer=current_user.id == found.buyer_id,
-            message_form=message_form or MessageForm(),
-            report_form=ReasonForm(),
-            action_form=EmptyForm(),
-            closed_reason=messaging.closed_reason(thread),
             buyer_profile=services.profile_of(found.buyer_id),
-            can_close=party and services.can_transition(found, "closed"),
+            can_close=context["party"] and services.can_transition(found, "closed"),
         ),
         status,
     )
@@ -185,10 +179,7 @@ def render_inquiry(found: Inquiry, message_form: MessageForm | None = None, stat
 @login_required
 def inquiry(inquiry_id: int):
     found = _visible_inquiry(inquiry_id)
-    if messaging.is_party(current_user, found.thread):
-        messaging.mark_read(current_user, found.thread)
-        mark_read_for_link(current_user, url_for("inquiries.inquiry", inquiry_id=found.id))
-        db.session.commit()
+    mark_seen_on_open(found.thread, url_for("inquiries.inquiry", inquiry_id=found.id))
     return render_inquiry(found)
 
 

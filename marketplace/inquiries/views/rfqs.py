@@ -20,6 +20,7 @@ from marketplace.inquiries.forms import DeclineForm, EmptyForm, InviteForm, Mess
 from marketplace.inquiries.models import Quote, Rfq
 from marketplace.inquiries.notifications import mark_read_for_link
 from marketplace.inquiries.views import bp, get_or_404
+from marketplace.inquiries.views.threads import mark_seen_on_open, thread_page_context
 from marketplace.producers.models import Producer
 
 LIST_PER_PAGE = 20
@@ -251,23 +252,17 @@ def _visible_quote(quote_id: int) -> Quote:
 
 
 def render_quote(quote: Quote, message_form: MessageForm | None = None, status: int = 200):
-    thread = quote.thread
-    party = messaging.is_party(current_user, thread)
+    context = thread_page_context(quote.thread, message_form)
     rfq_ = quote.rfq
     return (
         render_template(
             "inquiries/quote.html",
+            **context,
             quote=quote,
             rfq=rfq_,
-            thread=thread,
-            party=party,
             is_buyer=rfq_.buyer_id == current_user.id,
-            is_seller=party and rfq_.buyer_id != current_user.id,
-            message_form=message_form or MessageForm(),
-            report_form=ReasonForm(),
-            action_form=EmptyForm(),
+            is_seller=context["party"] and rfq_.buyer_id != current_user.id,
             decline_form=DeclineForm(),
-            closed_reason=messaging.closed_reason(thread),
             buyer_profile=services.profile_of(rfq_.buyer_id),
             buyer_name=services.buyer_name(rfq_.buyer),
             expired=quote.valid_until < today(),
@@ -280,10 +275,7 @@ def render_quote(quote: Quote, message_form: MessageForm | None = None, status: 
 @login_required
 def quote(quote_id: int):
     found = _visible_quote(quote_id)
-    if messaging.is_party(current_user, found.thread):
-        messaging.mark_read(current_user, found.thread)
-        mark_read_for_link(current_user, url_for("inquiries.quote", quote_id=found.id))
-        db.session.commit()
+    mark_seen_on_open(found.thread, url_for("inquiries.quote", quote_id=found.id))
     return render_quote(found)
 
 

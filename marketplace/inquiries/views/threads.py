@@ -13,11 +13,32 @@ from marketplace.core.pagination import page_arg, paginate
 from marketplace.extensions import db
 from marketplace.inquiries import attachments, messaging, moderation
 from marketplace.inquiries.common import setting
-from marketplace.inquiries.forms import MessageForm, ReasonForm
+from marketplace.inquiries.forms import EmptyForm, MessageForm, ReasonForm
 from marketplace.inquiries.models import Message, Thread
+from marketplace.inquiries.notifications import mark_read_for_link
 from marketplace.inquiries.views import bp, get_or_404
 
 INBOX_PER_PAGE = 30
+
+
+def thread_page_context(thread: Thread, message_form: MessageForm | None = None) -> dict:
+    """What every page showing a message thread (an inquiry, a quote) passes to its template."""
+    return {
+        "thread": thread,
+        "party": messaging.is_party(current_user, thread),
+        "message_form": message_form or MessageForm(),
+        "report_form": ReasonForm(),
+        "action_form": EmptyForm(),
+        "closed_reason": messaging.closed_reason(thread),
+    }
+
+
+def mark_seen_on_open(thread: Thread, page_url: str) -> None:
+    """A party opening a thread's page has read its messages and the notifications linking there."""
+    if messaging.is_party(current_user, thread):
+        messaging.mark_read(current_user, thread)
+        mark_read_for_link(current_user, page_url)
+        db.session.commit()
 
 
 @bp.get("/messages")
