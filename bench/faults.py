@@ -50,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+from bench._gunicorn import Gunicorn  # noqa: E402 (needs ROOT on sys.path)
 
 BUYER = "buyer@demo.ocop.vn"
 PASSWORD = "ocop-demo-2026"  # noqa: S105 (the published demo password)
@@ -96,14 +97,6 @@ def fault_app():
 # -- helpers ----------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def app_env(data_dir: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
     env = {**os.environ, "MARKETPLACE_DATA_DIR": str(data_dir), "SECRET_KEY": SECRET, "MARKETPLACE_ENV": "development"}
     env.pop("DATABASE_URL", None)
@@ -144,65 +137,17 @@ def prepare(data_dir: Path, products: int, database_url: str | None = None) -> N
     )
 
 
-class Gunicorn:
-    def __init__(self, data_dir: Path, workers: int, log: Path, database_url: str | None = None, **env: str):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.process = subprocess.Popen(  # noqa: S603
-            [
-                str(BIN / "gunicorn"),
-                "--workers",
-                str(workers),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--timeout",
-                "60",
-                "--graceful-timeout",
-                "5",
-                "--backlog",
-                "2048",
-                "--access-logfile",
-                "/dev/null",
-                "--error-logfile",
-                str(log),
-                "bench.faults:fault_app()",
-            ],
-            cwd=ROOT,
-            env=app_env(data_dir, database_url, **env),
-        )
-        self.wait()
-
-    def wait(self, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}: see {self.log}")
-            try:
-                urllib.request.urlopen(self.url + "/", timeout=10).read()  # noqa: S310 (loopback)
-                return
-            except urllib.error.HTTPError:
-                return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"{self.url} did not answer within {timeout}s")
-
-    def workers(self) -> list[int]:
-        out = subprocess.run(  # noqa: S603
-            ["ps", "-o", "pid=", "--ppid", str(self.process.pid)],  # noqa: S607
-            capture_output=True,
-            text=True,
-        ).stdout
-        return [int(x) for x in out.split()]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def serve(data_dir: Path, workers: int, log: Path, database_url: str | None = None, **env: str) -> Gunicorn:
+    """gunicorn serving fault_app() on a loopback port, answering when this returns."""
+    server = Gunicorn(
+        "bench.faults:fault_app()",
+        app_env(data_dir, database_url, **env),
+        log,
+        workers=workers,
+        options=("--graceful-timeout", "5"),
+    )
+    server.wait(timeout=120)
+    return server
 
 
 class Client:
@@ -279,7 +224,7 @@ def fault_a(work: Path, products: int) -> tuple[str, str]:
     read = sqlite_reader(data)
     ref = managed_product_ref(read)
     pid_file = data / "fault.pid"
-    server = Gunicorn(data, 2, work / "a-gunicorn.log", FAULT_DELAY_MS="4000", FAULT_PID_FILE=str(pid_file))
+    server = serve(data, 2, work / "a-gunicorn.log", FAULT_DELAY_MS="4000", FAULT_PID_FILE=str(pid_file))
     try:
         client = Client(server.url)
         client.login()
@@ -375,7 +320,7 @@ def fault_b(work: Path, products: int, after: float = 15.0, restart_at: float = 
 
         ref = managed_product_ref(read)
         product_refs = [r for (r,) in read("SELECT ref FROM products WHERE status='published' LIMIT 40")]
-        server = Gunicorn(data, 2, work / "b-gunicorn.log", PG_URL)
+        server = serve(data, 2, work / "b-gunicorn.log", PG_URL)
         clients = [Client(server.url) for _ in range(2)]
         for c in clients:
             c.login()
@@ -457,7 +402,7 @@ def fault_f(work: Path, products: int, writes: int, immediate: bool) -> tuple[st
     read = sqlite_reader(data)
     ref = managed_product_ref(read)
     log = work / f"{name}-gunicorn.log"
-    server = Gunicorn(data, 4, log, SQLITE_BEGIN_IMMEDIATE="1" if immediate else "0")
+    server = serve(data, 4, log, SQLITE_BEGIN_IMMEDIATE="1" if immediate else "0")
     try:
         client = Client(server.url)
         client.login()

@@ -22,7 +22,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -37,6 +36,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / ".venv" / "bin"
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from bench._gunicorn import Gunicorn  # noqa: E402 (needs ROOT on sys.path)
+
 DEFAULT_DATA_DIR = Path(tempfile.gettempdir()) / "ocop-load-data"
 PAGES = ("home", "search", "product", "storefront", "map", "match")
 TARGETS = {"search": 0.25, "product": 0.40}
@@ -120,63 +123,11 @@ def page_paths(data_dir: Path, count: int = 60) -> dict[str, list[str]]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
-    """gunicorn with the benchmark's settings: 2 sync workers on a loopback port."""
-
-    def __init__(self, target: str, data_dir: Path, log: Path, workers: int = 2):
-        self.port = free_port()
-        env = {**os.environ, "MARKETPLACE_DATA_DIR": str(data_dir)}
-        env.setdefault("SECRET_KEY", "load-benchmark-secret-key-0123456789abcdef")
-        self.process = subprocess.Popen(  # noqa: S603
-            [
-                str(BIN / "gunicorn"),
-                "--workers",
-                str(workers),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--timeout",
-                "60",
-                "--backlog",
-                "2048",
-                "--access-logfile",
-                "/dev/null",
-                "--error-logfile",
-                str(log),
-                target,
-            ],
-            cwd=ROOT,
-            env=env,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def wait(self, path: str = "/", timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
-            try:
-                urllib.request.urlopen(self.url + path, timeout=10).read()  # noqa: S310 (loopback)
-                return
-            except urllib.error.HTTPError:
-                return  # it answers (/healthz says 503 when, e.g., Redis is configured but down)
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError(f"{self.url} did not answer within {timeout}s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def start_gunicorn(target: str, data_dir: Path, log: Path) -> Gunicorn:
+    """The benchmark's server: 2 sync workers on a loopback port, the data dir's database."""
+    env = {**os.environ, "MARKETPLACE_DATA_DIR": str(data_dir)}
+    env.setdefault("SECRET_KEY", "load-benchmark-secret-key-0123456789abcdef")
+    return Gunicorn(target, env, log, workers=2)
 
 
 def warm_up(base: str, paths: list[str]) -> None:
@@ -352,8 +303,8 @@ def main() -> int:
     wanted = [p for p in args.pages.split(",") if p]
     driver = run_wrk if (args.driver == "wrk" or (args.driver == "auto" and shutil.which("wrk"))) else run_threads
     logs = Path(tempfile.mkdtemp(prefix="ocop-load-"))
-    app = Gunicorn("bench.load_app:app", data_dir, logs / "app.log")
-    hello = Gunicorn("bench.load_app:hello", data_dir, logs / "hello.log")
+    app = start_gunicorn("bench.load_app:app", data_dir, logs / "app.log")
+    hello = start_gunicorn("bench.load_app:hello", data_dir, logs / "hello.log")
     try:
         app.wait("/healthz")
         hello.wait("/")
