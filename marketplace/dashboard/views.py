@@ -11,7 +11,10 @@ from marketplace.catalog.models import Certificate, Product
 from marketplace.core.auth import login_required, role_required
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.pagination import page_arg, paginate
+from marketplace.dashboard import moderation as moderation_queue
 from marketplace.dashboard import services
+from marketplace.dashboard import stats as ocop_stats
+from marketplace.dashboard.audit import AUDIT_ACTIONS, LEGACY_ACTIONS, action_label
 from marketplace.dashboard.forms import ModerationForm, RejectForm, ReportForm, TargetForm
 from marketplace.extensions import db
 
@@ -22,7 +25,7 @@ PER_PAGE = 20
 
 def _scheme() -> str:
     scheme = request.args.get("scheme", "2023")
-    return scheme if scheme in services.SCHEMES else "2023"
+    return scheme if scheme in ocop_stats.SCHEMES else "2023"
 
 
 @bp.get("/")
@@ -32,9 +35,9 @@ def index():
         "dashboard/index.html",
         pending=services.pending_count(),
         expiring=services.expiring_count(),
-        total=services.product_total(),
-        progress=services.target_progress(),
-        moderation=services.moderation_counts(),
+        total=ocop_stats.product_total(),
+        progress=ocop_stats.target_progress(),
+        moderation=moderation_queue.moderation_counts(),
     )
 
 
@@ -98,16 +101,16 @@ def expiring():
 @staff_only
 def audit():
     action = request.args.get("action") or None
-    if action not in services.AUDIT_ACTIONS and action not in services.LEGACY_ACTIONS:
+    if action not in AUDIT_ACTIONS and action not in LEGACY_ACTIONS:
         action = None
     actor_id = page_arg(request.args.get("actor"), default=0) or None
     page = paginate(services.audit_stmt(action, actor_id), page_arg(request.args.get("page")), PER_PAGE)
     return render_template(
         "dashboard/audit.html",
         page=page,
-        actions=services.AUDIT_ACTIONS,
+        actions=AUDIT_ACTIONS,
         action=action,
-        action_label=services.action_label,
+        action_label=action_label,
         actors=services.audit_actors(),
         actor_id=actor_id,
     )
@@ -119,10 +122,10 @@ def _render_stats(form: TargetForm, status: int = 200):
         render_template(
             "dashboard/stats.html",
             scheme=scheme,
-            tables=services.all_tables(scheme),
-            total=services.product_total(),
+            tables=ocop_stats.all_tables(scheme),
+            total=ocop_stats.product_total(),
             expiring=services.expiring_count(),
-            progress=services.target_progress(),
+            progress=ocop_stats.target_progress(),
             form=form,
         ),
         status,
@@ -132,7 +135,7 @@ def _render_stats(form: TargetForm, status: int = 200):
 @bp.get("/stats")
 @staff_only
 def stats():
-    target = services.get_target()
+    target = ocop_stats.get_target()
     return _render_stats(TargetForm(min_stars=target.min_stars, goal=target.goal))
 
 
@@ -143,7 +146,7 @@ def set_target():
     if not form.validate():
         return _render_stats(form, 400)
     try:
-        services.set_target(current_user, form.min_stars.data, form.goal.data)
+        ocop_stats.set_target(current_user, form.min_stars.data, form.goal.data)
     except ServiceError as error:
         db.session.rollback()
         if error.field in form:
@@ -160,18 +163,18 @@ def set_target():
 @staff_only
 def export(key: str, fmt: str):
     scheme = _scheme()
-    table = services.find_table(key, scheme)
+    table = ocop_stats.find_table(key, scheme)
     if table is None or fmt not in ("csv", "xlsx"):
         abort(404)
     name = f"ocop-{key}-{scheme}" if key == "groups" else f"ocop-{key}"
     if fmt == "csv":
         return Response(
-            services.table_csv(table),
+            ocop_stats.table_csv(table),
             mimetype="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
         )
     return Response(
-        services.table_xlsx(table),
+        ocop_stats.table_xlsx(table),
         mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
     )
@@ -198,7 +201,7 @@ def report_listing(product_id: int):
             flash(message, "error")
         return redirect(back)
     try:
-        services.report_listing(current_user, product, form.reason.data)
+        moderation_queue.report_listing(current_user, product, form.reason.data)
     except ServiceError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -216,17 +219,17 @@ def moderation():
     def page_of(stmt, name: str):
         return paginate(stmt, page_arg(args.get(name)), PER_PAGE)
 
-    listings = page_of(services.reported_products_stmt(), "page")
+    listings = page_of(moderation_queue.reported_products_stmt(), "page")
     return render_template(
         "dashboard/moderation.html",
         page=listings,
-        reports=services.open_reports([p.id for p in listings.items]),
-        message_reports=page_of(services.message_reports_stmt(), "messages_page"),
-        hidden=page_of(services.hidden_products_stmt(), "hidden_page"),
-        hidden_messages=page_of(services.hidden_messages_stmt(), "hidden_messages_page"),
-        hidden_rfqs=page_of(services.hidden_rfqs_stmt(), "rfqs_page"),
-        suspended=page_of(services.suspended_users_stmt(), "users_page"),
-        counts=services.moderation_counts(),
+        reports=moderation_queue.open_reports([p.id for p in listings.items]),
+        message_reports=page_of(moderation_queue.message_reports_stmt(), "messages_page"),
+        hidden=page_of(moderation_queue.hidden_products_stmt(), "hidden_page"),
+        hidden_messages=page_of(moderation_queue.hidden_messages_stmt(), "hidden_messages_page"),
+        hidden_rfqs=page_of(moderation_queue.hidden_rfqs_stmt(), "rfqs_page"),
+        suspended=page_of(moderation_queue.suspended_users_stmt(), "users_page"),
+        counts=moderation_queue.moderation_counts(),
         link_of=_thread_link,
     )
 
@@ -263,21 +266,21 @@ def _moderate(model, object_id: int, action, done: str, anchor: str):
 @bp.post("/moderation/<int:product_id>/hide")
 @staff_only
 def hide_listing(product_id: int):
-    return _moderate(Product, product_id, services.hide_listing, _("Đã ẩn sản phẩm."), "listings")
+    return _moderate(Product, product_id, moderation_queue.hide_listing, _("Đã ẩn sản phẩm."), "listings")
 
 
 @bp.post("/moderation/<int:product_id>/restore")
 @staff_only
 def restore_listing(product_id: int):
     return _moderate(
-        Product, product_id, services.restore_listing, _("Sản phẩm đã hiển thị trở lại."), "hidden-products"
+        Product, product_id, moderation_queue.restore_listing, _("Sản phẩm đã hiển thị trở lại."), "hidden-products"
     )
 
 
 @bp.post("/moderation/<int:product_id>/dismiss")
 @staff_only
 def dismiss_reports(product_id: int):
-    return _moderate(Product, product_id, services.dismiss_reports, _("Đã bỏ qua các báo cáo."), "listings")
+    return _moderate(Product, product_id, moderation_queue.dismiss_reports, _("Đã bỏ qua các báo cáo."), "listings")
 
 
 @bp.post("/moderation/messages/<int:message_id>/hide")
@@ -285,7 +288,7 @@ def dismiss_reports(product_id: int):
 def hide_message(message_id: int):
     from marketplace.inquiries.models import Message
 
-    return _moderate(Message, message_id, services.hide_message, _("Đã ẩn tin nhắn."), "messages")
+    return _moderate(Message, message_id, moderation_queue.hide_message, _("Đã ẩn tin nhắn."), "messages")
 
 
 @bp.post("/moderation/messages/<int:message_id>/restore")
@@ -293,7 +296,9 @@ def hide_message(message_id: int):
 def restore_message(message_id: int):
     from marketplace.inquiries.models import Message
 
-    return _moderate(Message, message_id, services.restore_message, _("Đã hiện lại tin nhắn."), "hidden-messages")
+    return _moderate(
+        Message, message_id, moderation_queue.restore_message, _("Đã hiện lại tin nhắn."), "hidden-messages"
+    )
 
 
 @bp.post("/moderation/message-reports/<int:report_id>/dismiss")
@@ -301,7 +306,7 @@ def restore_message(message_id: int):
 def dismiss_message_report(report_id: int):
     from marketplace.inquiries.models import Report
 
-    return _moderate(Report, report_id, services.dismiss_message_report, _("Đã bỏ qua báo cáo."), "messages")
+    return _moderate(Report, report_id, moderation_queue.dismiss_message_report, _("Đã bỏ qua báo cáo."), "messages")
 
 
 @bp.post("/moderation/rfqs/<int:rfq_id>/restore")
@@ -309,16 +314,16 @@ def dismiss_message_report(report_id: int):
 def restore_rfq(rfq_id: int):
     from marketplace.inquiries.models import Rfq
 
-    return _moderate(Rfq, rfq_id, services.restore_rfq, _("Đã hiện lại yêu cầu báo giá."), "hidden-rfqs")
+    return _moderate(Rfq, rfq_id, moderation_queue.restore_rfq, _("Đã hiện lại yêu cầu báo giá."), "hidden-rfqs")
 
 
 @bp.post("/moderation/users/<int:user_id>/suspend")
 @staff_only
 def suspend_user(user_id: int):
-    return _moderate(User, user_id, services.suspend_user, _("Đã tạm khóa tài khoản."), "messages")
+    return _moderate(User, user_id, moderation_queue.suspend_user, _("Đã tạm khóa tài khoản."), "messages")
 
 
 @bp.post("/moderation/users/<int:user_id>/unsuspend")
 @staff_only
 def unsuspend_user(user_id: int):
-    return _moderate(User, user_id, services.unsuspend_user, _("Đã mở khóa tài khoản."), "suspended")
+    return _moderate(User, user_id, moderation_queue.unsuspend_user, _("Đã mở khóa tài khoản."), "suspended")

@@ -1,49 +1,37 @@
-"""Producer storefronts: directory, editing, photos, claims and invitations.
+"""Producer storefronts: access checks, the storefront's product queries, the managers' dashboard,
+creating and editing a storefront, and its photos.
 
-Services validate, change objects and flush; the views commit. Every message is Vietnamese.
+Ownership claims live in `claims.py`, manager invitations in `invitations.py` and the public
+directory in `directory.py`. Services validate, change objects and flush; the views commit. Every
+message is Vietnamese.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
-import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
 
 from marketplace.accounts.models import User
-from marketplace.accounts.services import normalise_email
 from marketplace.catalog.models import Certificate, Product
 from marketplace.catalog.stars import effective_stars_expr
 from marketplace.core.errors import NotAllowed, ServiceError
-from marketplace.core.models import utcnow
-from marketplace.core.pagination import Page
 from marketplace.core.uploads import StoredImage, save_image
 from marketplace.core.validation import limit_length
-from marketplace.core.vn_text import clean_line, exact_key, fold, nfc
+from marketplace.core.vn_text import clean_line, exact_key, nfc
 from marketplace.data import PRODUCER_KINDS, canonical_certification, find_district
 from marketplace.extensions import db
-from marketplace.mail.services import queue_mail
-from marketplace.producers.models import (
-    Producer,
-    ProducerClaim,
-    ProducerInvitation,
-    ProducerPhoto,
-    producer_managers,
-)
+from marketplace.producers.models import Producer, ProducerClaim, ProducerPhoto, producer_managers
 
 MAX_PRODUCER_PHOTOS = 8
-CLAIM_STATUSES = ("pending", "approved", "rejected")
 _PHONE = re.compile(r"^[0-9+().\s-]{6,30}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]+(:\d{1,5})?$")
 
 
@@ -72,104 +60,7 @@ def managed_producers(user: User) -> list[Producer]:
     )
 
 
-# --------------------------------------------------------------------------- directory
-
-
-@dataclass(frozen=True)
-class DirectoryFilters:
-    q: str = ""
-    kind: str = ""
-    district: str = ""
-    craft_village: str = ""
-
-    @property
-    def active(self) -> bool:
-        return bool(self.q or self.kind or self.district or self.craft_village)
-
-
-@dataclass(frozen=True)
-class DirectoryRow:
-    producer: Producer
-    product_count: int
-    best_stars: int
-
-
-def normalise_filters(
-    q: str | None, kind: str | None, district: str | None, craft_village: str | None
-) -> DirectoryFilters:
-    """Unknown kinds are dropped; a district typed without diacritics becomes its real name."""
-    found = find_district(district)
-    return DirectoryFilters(
-        q=clean_line(q)[:200],
-        kind=kind if kind in PRODUCER_KINDS else "",
-        district=found.name if found else clean_line(district)[:80],
-        craft_village=clean_line(craft_village)[:120],
-    )
-
-
-def _matches(needles: list[str], *values: str) -> bool:
-    haystack = fold(" | ".join(v for v in values if v))
-    return all(n in haystack for n in needles)
-
-
-def directory_page(filters: DirectoryFilters, page: int, per_page: int) -> Page[DirectoryRow]:
-    """Producers by name; `q` matches name, district, commune and craft village without diacritics
-    ("dong anh" finds "Đông Anh"). Each row carries its public product count and best valid stars."""
-    stmt = sa.select(Producer.id).order_by(Producer.name, Producer.id)
-    if filters.kind:
-        stmt = stmt.where(Producer.kind == filters.kind)
-    if filters.district:
-        stmt = stmt.where(Producer.district == filters.district)
-    if filters.craft_village:
-        stmt = stmt.where(Producer.craft_village == filters.craft_village)
-    needles = fold(filters.q).split()
-    if needles:
-        rows = db.session.execute(
-            stmt.add_columns(Producer.name, Producer.district, Producer.commune, Producer.craft_village)
-        ).all()
-        ids = [r.id for r in rows if _matches(needles, r.name, r.district, r.commune, r.craft_village)]
-        total = len(ids)
-        page = min(page, max(1, math.ceil(total / per_page)))
-        page_ids = ids[(page - 1) * per_page : page * per_page]
-    else:
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
-        page = min(page, max(1, math.ceil(total / per_page)))
-        page_ids = list(db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)))
-    producers = {
-        p.id: p
-        for p in db.session.scalars(
-            sa.select(Producer).where(Producer.id.in_(page_ids)).options(selectinload(Producer.photos))
-        )
-    }
-    stats = product_stats(page_ids)
-    items = [DirectoryRow(producers[i], *stats.get(i, (0, 0))) for i in page_ids if i in producers]
-    return Page(items=items, total=total, page=page, per_page=per_page)
-
-
-def product_stats(producer_ids: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """producer id -> (public product count, best valid stars), in one grouped query."""
-    if not producer_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Product.producer_id, sa.func.count(Product.id), sa.func.max(effective_stars_expr()))
-        .select_from(Product)
-        .outerjoin(Certificate, Certificate.product_id == Product.id)
-        .where(Product.producer_id.in_(list(producer_ids)), Product.status == "published", Product.hidden.is_(False))
-        .group_by(Product.producer_id)
-    ).all()
-    return {pid: (int(count), int(best or 0)) for pid, count, best in rows}
-
-
-def craft_village_options() -> list[str]:
-    """Craft villages that have at least one producer, for the directory filter."""
-    return list(
-        db.session.scalars(
-            sa.select(Producer.craft_village)
-            .where(Producer.craft_village != "")
-            .distinct()
-            .order_by(Producer.craft_village)
-        )
-    )
+# --------------------------------------------------------------------------- storefront
 
 
 def public_products_query(producer: Producer) -> sa.Select:
@@ -293,7 +184,7 @@ def clean_producer_data(data: ProducerData) -> dict:
     if phone and not _PHONE.match(phone):
         raise ServiceError("phone", _("Số điện thoại chỉ gồm chữ số, dấu cách và các ký tự + ( ) . -"))
     email = limit_length(clean_line(data.email).lower(), "email", 254)
-    if email and not _EMAIL.match(email):
+    if email and not EMAIL_PATTERN.match(email):
         raise ServiceError("email", _("Địa chỉ email không hợp lệ."))
     certifications: list[str] = []
     for item in data.certifications:
@@ -418,300 +309,3 @@ def delete_photo(user: User, producer: Producer, photo_id: int) -> StoredImage:
     db.session.delete(photo)
     db.session.flush()
     return stored
-
-
-# --------------------------------------------------------------------------- claims
-
-
-def _certificate_key(text: str | None) -> str:
-    """Certificate numbers compare without case, diacritics or spaces: 'Số 12/QĐ' = 'so12/qd'."""
-    return "".join(fold(text).split())
-
-
-def create_claim(user: User, producer: Producer, evidence: str, message: str = "") -> ProducerClaim:
-    """A producer user asks to manage an unmanaged storefront, giving a certificate number."""
-    if not user.has_role("producer"):
-        raise NotAllowed()
-    if producer.managers:
-        raise ServiceError(None, _("Gian hàng này đã có người quản lý nên không thể nhận quản lý."))
-    evidence = limit_length(clean_line(evidence), "evidence", 200)
-    if not evidence:
-        raise ServiceError("evidence", _("Vui lòng nhập số giấy chứng nhận OCOP."))
-    message = limit_length(nfc(message).replace("\r\n", "\n"), "message", 2000)
-    pending = db.session.scalar(
-        sa.select(ProducerClaim.id).where(
-            ProducerClaim.user_id == user.id,
-            ProducerClaim.producer_id == producer.id,
-            ProducerClaim.status == "pending",
-        )
-    )
-    if pending is not None:
-        raise ServiceError(
-            None, _("Bạn đã gửi yêu cầu nhận quản lý gian hàng này; vui lòng chờ ban tổ chức xét duyệt.")
-        )
-    claim = ProducerClaim(producer=producer, user=user, evidence=evidence, message=message, status="pending")
-    db.session.add(claim)
-    db.session.flush()
-    return claim
-
-
-@dataclass(frozen=True)
-class ClaimReview:
-    claim: ProducerClaim
-    evidence_matches: bool
-    certificate_numbers: list[str]
-    already_managed: bool
-
-
-def pending_claims(page: int, per_page: int) -> Page[ClaimReview]:
-    """The organisers' queue, oldest first, each claim checked against its producer's certificates."""
-    stmt = sa.select(ProducerClaim).where(ProducerClaim.status == "pending")
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0
-    page = min(page, max(1, math.ceil(total / per_page)))
-    claims = list(
-        db.session.scalars(
-            stmt.order_by(ProducerClaim.created_at, ProducerClaim.id).limit(per_page).offset((page - 1) * per_page)
-        )
-    )
-    numbers = certificate_numbers({c.producer_id for c in claims})
-    items = [
-        ClaimReview(
-            claim=c,
-            evidence_matches=_certificate_key(c.evidence)
-            in {_certificate_key(n) for n in numbers.get(c.producer_id, [])},
-            certificate_numbers=numbers.get(c.producer_id, []),
-            already_managed=bool(c.producer.managers),
-        )
-        for c in claims
-    ]
-    return Page(items=items, total=total, page=page, per_page=per_page)
-
-
-def certificate_numbers(producer_ids: Iterable[int]) -> dict[int, list[str]]:
-    ids = list(producer_ids)
-    if not ids:
-        return {}
-    found: dict[int, list[str]] = {}
-    rows = db.session.execute(
-        sa.select(Product.producer_id, Certificate.number)
-        .join(Certificate, Certificate.product_id == Product.id)
-        .where(Product.producer_id.in_(ids), Certificate.number != "")
-        .order_by(Certificate.number)
-    )
-    for producer_id, number in rows:
-        found.setdefault(producer_id, [])
-        if number not in found[producer_id]:
-            found[producer_id].append(number)
-    return found
-
-
-def evidence_matches(claim: ProducerClaim) -> bool:
-    key = _certificate_key(claim.evidence)
-    return bool(key) and key in {
-        _certificate_key(n) for n in certificate_numbers([claim.producer_id]).get(claim.producer_id, [])
-    }
-
-
-def _decide(claim: ProducerClaim, organiser: User, status: str, reason: str = "") -> None:
-    """Move a pending claim to its decision once, even when two organisers click together."""
-    result = db.session.execute(
-        sa.update(ProducerClaim)
-        .where(ProducerClaim.id == claim.id, ProducerClaim.status == "pending")
-        .values(status=status, reason=reason, decided_by_id=organiser.id, decided_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.refresh(claim)
-        raise ServiceError(None, _("Yêu cầu này đã được xử lý."))
-    db.session.refresh(claim)
-
-
-def approve_claim(organiser: User, claim: ProducerClaim) -> ProducerClaim:
-    ensure_staff(organiser)
-    if claim.status != "pending":
-        raise ServiceError(None, _("Yêu cầu này đã được xử lý."))
-    producer = claim.producer
-    if producer.managers:
-        raise ServiceError(
-            None, _("Gian hàng đã có người quản lý. Hãy từ chối yêu cầu này hoặc gửi lời mời quản lý thay thế.")
-        )
-    _decide(claim, organiser, "approved")
-    user = claim.user
-    producer.managers.append(user)
-    user.roles = user.roles | {"producer"}
-    from marketplace.dashboard.audit import log_action
-
-    log_action(organiser, "claim.approve", "producer_claim", claim.id, f"{producer.name} · {user.email}")
-    queue_mail(
-        user.email,
-        _("Yêu cầu nhận quản lý “%(name)s” đã được duyệt", name=producer.name),
-        _(
-            "Xin chào %(user)s,\n\nBan tổ chức đã duyệt yêu cầu của bạn. Từ nay bạn quản lý gian hàng “%(name)s” "
-            "trên OCOP Trade Connect: cập nhật thông tin cơ sở và đăng sản phẩm trong mục “Gian hàng của tôi”.\n",
-            user=user.name or user.email,
-            name=producer.name,
-        ),
-    )
-    db.session.flush()
-    return claim
-
-
-def reject_claim(organiser: User, claim: ProducerClaim, reason: str) -> ProducerClaim:
-    ensure_staff(organiser)
-    reason = limit_length(nfc(reason).replace("\r\n", "\n"), "reason", 2000)
-    if not reason:
-        raise ServiceError("reason", _("Vui lòng nêu lý do từ chối."))
-    if claim.status != "pending":
-        raise ServiceError(None, _("Yêu cầu này đã được xử lý."))
-    _decide(claim, organiser, "rejected", reason)
-    user = claim.user
-    from marketplace.dashboard.audit import log_action
-
-    log_action(organiser, "claim.reject", "producer_claim", claim.id, f"{claim.producer.name} · {user.email}", reason)
-    queue_mail(
-        user.email,
-        _("Yêu cầu nhận quản lý “%(name)s” chưa được chấp thuận", name=claim.producer.name),
-        _(
-            "Xin chào %(user)s,\n\nBan tổ chức chưa chấp thuận yêu cầu nhận quản lý gian hàng “%(name)s”.\n"
-            "Lý do: %(reason)s\n\nBạn có thể gửi lại yêu cầu với số giấy chứng nhận OCOP đúng của cơ sở.\n",
-            user=user.name or user.email,
-            name=claim.producer.name,
-            reason=reason,
-        ),
-    )
-    db.session.flush()
-    return claim
-
-
-# --------------------------------------------------------------------------- invitations
-
-
-class InvitationInvalid(ServiceError):
-    """An unknown, used or expired invitation link; `status` is the HTTP status to answer with."""
-
-    def __init__(self, reason: str, email: str = ""):
-        messages = {
-            "unknown": lambda: _("Liên kết mời không tồn tại hoặc đã bị nhập sai."),
-            "used": lambda: _("Lời mời này đã được sử dụng. Mỗi liên kết mời chỉ dùng được một lần."),
-            "expired": lambda: _("Lời mời này đã hết hạn. Vui lòng đề nghị ban tổ chức gửi lời mời mới."),
-            "other_account": lambda: _(
-                "Lời mời này được gửi tới %(email)s. Bạn đang đăng nhập bằng một địa chỉ khác: hãy đăng xuất, "
-                "rồi đăng nhập (hoặc đăng ký) bằng địa chỉ nhận lời mời.",
-                email=email,
-            ),
-        }
-        super().__init__(None, messages[reason](), code=reason)
-        self.reason = reason
-        self.status = {"unknown": 404, "other_account": 403}.get(reason, 410)
-
-
-def masked_email(email: str) -> str:
-    """ "chu.co.so@example.vn" -> "c•••@example.vn": enough for the invitee to recognise."""
-    local, _at, domain = email.partition("@")
-    return f"{local[:1]}•••@{domain}" if domain else "•••"
-
-
-def check_invitee(user: User, invitation: ProducerInvitation) -> None:
-    """Only the account with the invited address may accept: a forwarded or leaked link does not
-    make a stranger a manager of the storefront."""
-    if normalise_email(user.email) != invitation.email:
-        raise InvitationInvalid("other_account", email=masked_email(invitation.email))
-
-
-def hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-def invitation_status(invitation: ProducerInvitation, now: datetime | None = None) -> str:
-    """pending | used | expired."""
-    if invitation.used_at is not None:
-        return "used"
-    return "expired" if invitation.expires_at <= (now or utcnow()) else "pending"
-
-
-def create_invitation(
-    organiser: User, producer: Producer, email: str, link_for: Callable[[str], str]
-) -> tuple[ProducerInvitation, str]:
-    """Make a single-use link (only its hash is stored), mail it, and return it to show once."""
-    ensure_staff(organiser)
-    email = clean_line(email).lower()
-    if not email or len(email) > 254 or not _EMAIL.match(email):
-        raise ServiceError("email", _("Địa chỉ email không hợp lệ."))
-    token = secrets.token_urlsafe(32)
-    invitation = ProducerInvitation(
-        producer=producer,
-        email=email,
-        token_hash=hash_token(token),
-        created_by_id=organiser.id,
-        expires_at=utcnow() + timedelta(seconds=int(current_app.config["INVITATION_MAX_AGE"])),
-    )
-    db.session.add(invitation)
-    db.session.flush()
-    from marketplace.dashboard.audit import log_action
-
-    log_action(organiser, "producer.invite", "producer", producer.id, f"{producer.name} · {email}")
-    link = link_for(token)
-    days = max(1, int(current_app.config["INVITATION_MAX_AGE"]) // 86400)
-    queue_mail(
-        email,
-        _("Lời mời quản lý gian hàng “%(name)s” trên OCOP Trade Connect", name=producer.name),
-        _(
-            "Xin chào,\n\nBan tổ chức mời bạn quản lý gian hàng “%(name)s” (%(district)s) trên OCOP Trade Connect.\n"
-            "Đăng nhập (hoặc đăng ký) rồi mở liên kết sau để nhận lời mời:\n\n%(link)s\n\n"
-            "Liên kết chỉ dùng được một lần và hết hạn sau %(days)s ngày.\n",
-            name=producer.name,
-            district=producer.district,
-            link=link,
-            days=days,
-        ),
-    )
-    return invitation, link
-
-
-def recent_invitations(producer: Producer, limit: int = 20) -> list[ProducerInvitation]:
-    return list(
-        db.session.scalars(
-            sa.select(ProducerInvitation)
-            .where(ProducerInvitation.producer_id == producer.id)
-            .order_by(ProducerInvitation.created_at.desc(), ProducerInvitation.id.desc())
-            .limit(limit)
-        )
-    )
-
-
-def find_invitation(token: str) -> ProducerInvitation:
-    """The pending invitation behind `token`, or InvitationInvalid (unknown, used, expired)."""
-    if not token or len(token) > 200:
-        raise InvitationInvalid("unknown")
-    invitation = db.session.scalar(
-        sa.select(ProducerInvitation).where(ProducerInvitation.token_hash == hash_token(token))
-    )
-    if invitation is None:
-        raise InvitationInvalid("unknown")
-    status = invitation_status(invitation)
-    if status != "pending":
-        raise InvitationInvalid(status)
-    return invitation
-
-
-def accept_invitation(user: User, token: str) -> ProducerInvitation:
-    """The recipient (the account with the invited address) becomes a manager of the producer and
-    gains the producer role; single use."""
-    invitation = find_invitation(token)
-    check_invitee(user, invitation)
-    now = utcnow()
-    result = db.session.execute(
-        sa.update(ProducerInvitation)
-        .where(ProducerInvitation.id == invitation.id, ProducerInvitation.used_at.is_(None))
-        .values(used_at=now, used_by_id=user.id)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise InvitationInvalid("used")
-    db.session.refresh(invitation)
-    producer = invitation.producer
-    if not producer.is_managed_by(user):
-        producer.managers.append(user)
-    user.roles = user.roles | {"producer"}
-    db.session.flush()
-    return invitation

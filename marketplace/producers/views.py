@@ -14,8 +14,9 @@ from marketplace.core.pagination import page_arg, paginate
 from marketplace.core.uploads import delete_image
 from marketplace.data import CERTIFICATIONS, PRODUCER_KINDS, craft_villages, district_names
 from marketplace.extensions import db
-from marketplace.producers import services
+from marketplace.producers import claims, invitations, services
 from marketplace.producers.access import managed_or_403, producer_or_404
+from marketplace.producers.directory import craft_village_options, directory_page, normalise_filters
 from marketplace.producers.forms import ClaimForm, InvitationForm, PhotoForm, ProducerForm, RejectClaimForm
 from marketplace.producers.models import Producer, ProducerClaim
 
@@ -37,17 +38,17 @@ def safe_website(url: str | None) -> str | None:
 
 @bp.get("/producers")
 def directory():
-    filters = services.normalise_filters(
+    filters = normalise_filters(
         request.args.get("q"), request.args.get("kind"), request.args.get("district"), request.args.get("craft_village")
     )
-    page = services.directory_page(filters, page_arg(request.args.get("page")), current_app.config["PER_PAGE"])
+    page = directory_page(filters, page_arg(request.args.get("page")), current_app.config["PER_PAGE"])
     return render_template(
         "producers/directory.html",
         page=page,
         filters=filters,
         kinds=PRODUCER_KINDS,
         districts=district_names(),
-        villages=services.craft_village_options(),
+        villages=craft_village_options(),
     )
 
 
@@ -195,7 +196,7 @@ def claim(producer_id: int):
     form = ClaimForm()
     if form.validate_on_submit():
         try:
-            services.create_claim(current_user, producer, form.evidence.data, form.message.data or "")
+            claims.create_claim(current_user, producer, form.evidence.data, form.message.data or "")
         except ServiceError as error:
             apply_error(form, error)
         else:
@@ -208,7 +209,7 @@ def claim(producer_id: int):
 @bp.get("/admin/claims")
 @role_required("organiser", "admin")
 def claims_queue():
-    page = services.pending_claims(page_arg(request.args.get("page")), QUEUE_PER_PAGE)
+    page = claims.pending_claims(page_arg(request.args.get("page")), QUEUE_PER_PAGE)
     return render_template("producers/claims_queue.html", page=page, reject_form=RejectClaimForm())
 
 
@@ -224,7 +225,7 @@ def _claim_or_404(claim_id: int) -> ProducerClaim:
 def approve_claim(claim_id: int):
     found = _claim_or_404(claim_id)
     try:
-        services.approve_claim(current_user, found)
+        claims.approve_claim(current_user, found)
     except ServiceError as error:
         apply_error(None, error)
     else:
@@ -239,7 +240,7 @@ def reject_claim(claim_id: int):
     found = _claim_or_404(claim_id)
     form = RejectClaimForm()
     try:
-        services.reject_claim(current_user, found, form.reason.data or "")
+        claims.reject_claim(current_user, found, form.reason.data or "")
     except ServiceError as error:
         apply_error(None, error)
     else:
@@ -266,7 +267,7 @@ def invite(producer_id: int):
     form = InvitationForm()
     if form.validate_on_submit():
         try:
-            invitation, link = services.create_invitation(
+            invitation, link = invitations.create_invitation(
                 current_user,
                 producer,
                 form.email.data,
@@ -286,8 +287,8 @@ def invite(producer_id: int):
         "producers/invite.html",
         form=form,
         producer=producer,
-        invitations=services.recent_invitations(producer),
-        invitation_status=services.invitation_status,
+        invitations=invitations.recent_invitations(producer),
+        invitation_status=invitations.invitation_status,
     )
 
 
@@ -296,11 +297,11 @@ def invite(producer_id: int):
 def invitation(token: str):
     try:
         if request.method == "POST":
-            accepted = services.accept_invitation(current_user, token)
+            accepted = invitations.accept_invitation(current_user, token)
         else:
-            found = services.find_invitation(token)
-            services.check_invitee(current_user, found)
-    except services.InvitationInvalid as error:
+            found = invitations.find_invitation(token)
+            invitations.check_invitee(current_user, found)
+    except invitations.InvitationInvalid as error:
         db.session.rollback()
         return _private(render_template("producers/invitation_invalid.html", error=error), error.status)
     if request.method == "GET":

@@ -11,7 +11,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.data import SALES_POINT_KINDS, district_names
 from marketplace.producers.forms import CoordinateField
-from marketplace.sales_points.services import CHECKLIST, SalesPointData
+from marketplace.sales_points.approvals import CHECKLIST
+from marketplace.sales_points.services import SalesPointData
 
 INVALID_CHOICE = _l("Lựa chọn không hợp lệ.")
 

@@ -13,7 +13,7 @@ from marketplace.core.errors import ServiceError
 from marketplace.core.form_errors import apply_error
 from marketplace.core.uploads import delete_image
 from marketplace.extensions import db
-from marketplace.sales_points import services
+from marketplace.sales_points import carrying, services
 from marketplace.sales_points.forms import CarryRequestForm, PhotoForm, ResponseForm, SalesPointForm
 from marketplace.sales_points.models import CarryRequest, SalesPoint
 from marketplace.sales_points.views import bp, map_config
@@ -53,7 +53,7 @@ def dashboard():
     return render_template(
         "sales_points/dashboard.html",
         points=services.operated_points(current_user),
-        incoming=services.incoming_requests(current_user),
+        incoming=carrying.incoming_requests(current_user),
         response_form=ResponseForm(),
     )
 
@@ -220,9 +220,9 @@ def answer_request(request_id: int, decision: str):
     response = form.response.data or ""
     try:
         if decision == "accept":
-            services.accept_request(current_user, found, response)
+            carrying.accept_request(current_user, found, response)
         else:
-            services.decline_request(current_user, found, response)
+            carrying.decline_request(current_user, found, response)
     except ServiceError as error:
         db.session.rollback()
         apply_error(None, error)
@@ -242,7 +242,7 @@ def _carry_form(products) -> CarryRequestForm:
     form = CarryRequestForm()
     form.product_id.choices = [(0, _("— Chọn sản phẩm —"))] + [(p.id, f"{p.name} ({p.ref})") for p in products]
     form.sales_point_id.choices = [(0, _("— Chọn điểm bán —"))] + [
-        (p.id, f"{p.name} — {p.district}") for p in services.requestable_points()
+        (p.id, f"{p.name} — {p.district}") for p in carrying.requestable_points()
     ]
     return form
 
@@ -251,16 +251,16 @@ def _render_producer_view(form: CarryRequestForm, products):
     return render_template(
         "sales_points/producer.html",
         products=products,
-        carriers=services.carriers_of(products),
+        carriers=carrying.carriers_of(products),
         form=form,
-        requests=services.outgoing_requests(current_user),
+        requests=carrying.outgoing_requests(current_user),
     )
 
 
 @bp.get("/my/producers/sales-points")
 @role_required("producer")
 def producer_view():
-    products = services.managed_products(current_user)
+    products = carrying.managed_products(current_user)
     form = _carry_form([p for p in products if p.is_public])
     wanted = _int_arg(request.args.get("product"))
     if wanted is not None:
@@ -274,13 +274,13 @@ def request_carry():
     posted = db.session.get(Product, _int_arg(request.form.get("product_id")) or 0)
     if posted is not None and not posted.producer.is_managed_by(current_user):
         abort(403)  # another producer's product
-    products = services.managed_products(current_user)
+    products = carrying.managed_products(current_user)
     form = _carry_form([p for p in products if p.is_public])
     if form.validate_on_submit():
         product = db.session.get(Product, form.product_id.data)
         point = db.session.get(SalesPoint, form.sales_point_id.data)
         try:
-            services.request_carry(current_user, point, product, form.message.data or "")
+            carrying.request_carry(current_user, point, product, form.message.data or "")
         except ServiceError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -296,7 +296,7 @@ def request_carry():
 def withdraw_request(request_id: int):
     found = _request_or_404(request_id)
     try:
-        services.withdraw_request(current_user, found)
+        carrying.withdraw_request(current_user, found)
     except ServiceError as error:
         db.session.rollback()
         apply_error(None, error)

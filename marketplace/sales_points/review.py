@@ -12,7 +12,7 @@ from marketplace.core.errors import ServiceError
 from marketplace.core.form_errors import apply_error
 from marketplace.core.pagination import page_arg
 from marketplace.extensions import db
-from marketplace.sales_points import registry, services
+from marketplace.sales_points import approvals, registry, services
 from marketplace.sales_points.forms import ChecklistForm, ReasonForm
 from marketplace.sales_points.models import ALL_STATUSES, SalesPoint
 from marketplace.sales_points.views import bp, kind_label, map_config
@@ -25,12 +25,12 @@ QUEUE_PER_PAGE = 30
 def queue():
     status = request.args.get("status") or "pending"
     status = status if status in ALL_STATUSES else "pending"
-    page = services.review_page(status, page_arg(request.args.get("page")), QUEUE_PER_PAGE)
+    page = approvals.review_page(status, page_arg(request.args.get("page")), QUEUE_PER_PAGE)
     return render_template(
         "sales_points/queue.html",
         page=page,
         status=status,
-        counts=services.status_counts(),
+        counts=approvals.status_counts(),
         product_counts=registry.product_counts([p.id for p in page.items]),
     )
 
@@ -46,9 +46,9 @@ def _render_review(point: SalesPoint, checklist_form: ChecklistForm | None = Non
     return render_template(
         "sales_points/review.html",
         point=point,
-        facts=services.review_facts(point),
+        facts=approvals.review_facts(point),
         rows=services.carried_rows(point),
-        checklist=services.CHECKLIST,
+        checklist=approvals.CHECKLIST,
         checklist_form=checklist_form or ChecklistForm(formdata=None),
         reason_form=reason_form or ReasonForm(formdata=None),
         map_config=map_config(),
@@ -70,9 +70,9 @@ def decide(point_id: int, decision: str):
     if form.validate_on_submit():
         try:
             if decision == "approve":
-                services.approve(current_user, point, form.answers(), form.reason.data or "")
+                approvals.approve(current_user, point, form.answers(), form.reason.data or "")
             else:
-                services.reject(current_user, point, form.reason.data or "", form.answers())
+                approvals.reject(current_user, point, form.reason.data or "", form.answers())
         except ServiceError as error:
             db.session.rollback()
             apply_error(form, error)
@@ -94,9 +94,9 @@ def change_status(point_id: int, decision: str):
     if form.validate_on_submit():
         try:
             if decision == "suspend":
-                services.suspend(current_user, point, form.reason.data or "")
+                approvals.suspend(current_user, point, form.reason.data or "")
             else:
-                services.reinstate(current_user, point, form.reason.data or "")
+                approvals.reinstate(current_user, point, form.reason.data or "")
         except ServiceError as error:
             db.session.rollback()
             apply_error(form, error)

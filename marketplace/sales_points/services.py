@@ -1,6 +1,8 @@
-"""Business rules of the sales point registry: applications, photos, the products a point carries
-and their stock, organisers' reviews (Decision 950 checklist), producers' carry requests.
+"""Business rules of the sales point registry: who may see and run a point, applications and edits,
+photos, the products a point carries and their stock.
 
+Organisers' reviews (Decision 950 checklist) live in approvals.py, producers' carry requests in
+carrying.py; both use the access checks, `notify_owner` and `start_carrying` from here.
 Services validate, change objects, flush and raise ServiceError / NotAllowed; they never commit.
 Public read queries (registry, exports, "where to buy") live in registry.py.
 """
@@ -9,59 +11,32 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.models import User
 from marketplace.api.queries import ProductFilters, search_ids_by_substring
 from marketplace.catalog.models import Product
-from marketplace.catalog.services import managed_products_stmt
-from marketplace.catalog.stars import effective_stars
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.models import utcnow
-from marketplace.core.pagination import Page, paginate
 from marketplace.core.uploads import StoredImage, delete_image, save_image
 from marketplace.core.validation import limit_length
 from marketplace.core.vn_text import clean_line, nfc
 from marketplace.data import SALES_POINT_KINDS, find_district
 from marketplace.extensions import db
 from marketplace.mail.services import queue_mail
-from marketplace.producers.models import producer_managers
 from marketplace.sales_points import hours
-from marketplace.sales_points.models import (
-    ALL_STATUSES,
-    CarryRequest,
-    SalesPoint,
-    SalesPointPhoto,
-    SalesPointProduct,
-    SalesPointReview,
-)
+from marketplace.sales_points.models import SalesPoint, SalesPointPhoto, SalesPointProduct
 
 MAX_SALES_POINT_PHOTOS = 6
 MAX_CARRIED_PRODUCTS = 500
 REF_PREFIX = "HN-SP-"
 REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _PHONE = re.compile(r"^[0-9+().\s-]{6,30}$")
-
-# Decision 950/QĐ-BCT: what an organiser checks before approving a point.
-CHECKLIST: tuple[tuple[str, object], ...] = (
-    (
-        "place",
-        _l(
-            "Loại địa điểm phù hợp: cửa hàng, trung tâm thương mại, chợ, nhà ga, sân bay, trạm dừng nghỉ, "
-            "khách sạn, làng nghề hoặc bưu điện, có địa chỉ cố định."
-        ),
-    ),
-    ("products", _l("Bày bán sản phẩm OCOP đạt từ 3 sao trở lên hoặc đặc sản của địa phương.")),
-    ("display", _l("Có khu vực trưng bày, giới thiệu sản phẩm OCOP riêng, dễ nhận biết.")),
-    ("contact", _l("Giờ mở cửa, điện thoại liên hệ và người phụ trách rõ ràng.")),
-)
-CHECKLIST_CODES = tuple(code for code, _label in CHECKLIST)
 
 
 # --------------------------------------------------------------------------- access
@@ -102,6 +77,13 @@ def operated_points(user: User) -> list[SalesPoint]:
             sa.select(SalesPoint).where(SalesPoint.owner_id == user.id).order_by(SalesPoint.name, SalesPoint.id)
         )
     )
+
+
+def notify_owner(point: SalesPoint, subject: str, body: str) -> None:
+    """Mail the point's operator, if it has one with an e-mail address."""
+    owner = point.owner
+    if owner is not None and owner.email:
+        queue_mail(owner.email, subject, body)
 
 
 # --------------------------------------------------------------------------- applying and editing
@@ -341,16 +323,18 @@ def add_product(user: User, point: SalesPoint, product_id: int) -> Product:
     )
     if (count or 0) >= MAX_CARRIED_PRODUCTS:
         raise ServiceError("product_id", _("Mỗi điểm bán có tối đa %(n)s sản phẩm.", n=MAX_CARRIED_PRODUCTS))
-    _carry(point, product)
-    point.updated_at = utcnow()
-    _refresh_products(point)
+    start_carrying(point, product)
     return product
 
 
-def _carry(point: SalesPoint, product: Product) -> None:
+def start_carrying(point: SalesPoint, product: Product) -> None:
+    """Add `product` to the point's shelf, in stock, and stamp the point as changed. The caller has
+    checked that the point may carry it and does not yet."""
     db.session.add(
         SalesPointProduct(sales_point_id=point.id, product_id=product.id, in_stock=True, stock_updated_at=utcnow())
     )
+    point.updated_at = utcnow()
+    _refresh_products(point)
 
 
 def remove_product(user: User, point: SalesPoint, product_id: int) -> Product:
@@ -380,358 +364,3 @@ def set_stock(user: User, point: SalesPoint, in_stock_ids: Iterable[int]) -> int
             changed += 1
     db.session.flush()
     return changed
-
-
-# --------------------------------------------------------------------------- reviews
-
-
-def review_page(status: str, page: int, per_page: int) -> Page[SalesPoint]:
-    """Points in `status` for organisers: the pending queue oldest first, the others newest first."""
-    if status not in ALL_STATUSES:
-        status = "pending"
-    stmt = sa.select(SalesPoint).where(SalesPoint.status == status)
-    if status == "pending":
-        stmt = stmt.order_by(SalesPoint.created_at, SalesPoint.id)
-    else:
-        stmt = stmt.order_by(SalesPoint.updated_at.desc(), SalesPoint.id.desc())
-    return paginate(stmt, page, per_page)
-
-
-def status_counts() -> dict[str, int]:
-    rows = db.session.execute(sa.select(SalesPoint.status, sa.func.count()).group_by(SalesPoint.status)).all()
-    counts = dict.fromkeys(ALL_STATUSES, 0)
-    counts.update({status: n for status, n in rows if status in counts})
-    return counts
-
-
-def _checklist(answers: Mapping[str, bool] | None) -> dict[str, bool]:
-    answers = answers or {}
-    return {code: bool(answers.get(code)) for code in CHECKLIST_CODES}
-
-
-def _transition(point: SalesPoint, from_statuses: tuple[str, ...], to_status: str) -> None:
-    """Change the status once, even when two organisers decide at the same time."""
-    result = db.session.execute(
-        sa.update(SalesPoint)
-        .where(SalesPoint.id == point.id, SalesPoint.status.in_(from_statuses))
-        .values(status=to_status, updated_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(point)
-    if result.rowcount != 1:
-        raise ServiceError(None, _("Trạng thái điểm bán đã thay đổi. Vui lòng tải lại trang và xem lại."))
-
-
-def _record(point: SalesPoint, reviewer: User, decision: str, reason: str, checklist: dict[str, bool]):
-    review = SalesPointReview(
-        sales_point_id=point.id, reviewer_id=reviewer.id, decision=decision, reason=reason, checklist=checklist
-    )
-    db.session.add(review)
-    db.session.flush()
-    db.session.expire(point, ["reviews"])
-    return review
-
-
-def _reason(text: str | None, required_message: str) -> str:
-    reason = limit_length(nfc(text).replace("\r\n", "\n"), "reason", 2000)
-    if not reason:
-        raise ServiceError("reason", required_message)
-    return reason
-
-
-def _notify_owner(point: SalesPoint, subject: str, body: str) -> None:
-    owner = point.owner
-    if owner is not None and owner.email:
-        queue_mail(owner.email, subject, body)
-
-
-def approve(reviewer: User, point: SalesPoint, answers: Mapping[str, bool], note: str = "") -> SalesPointReview:
-    """Approve a pending application; every checklist item must be met."""
-    ensure_staff(reviewer)
-    checklist = _checklist(answers)
-    if not all(checklist.values()):
-        raise ServiceError("checklist", _("Chỉ duyệt khi điểm bán đạt đủ các tiêu chí trong danh sách kiểm tra."))
-    note = limit_length(nfc(note).replace("\r\n", "\n"), "reason", 2000)
-    _transition(point, ("pending",), "approved")
-    review = _record(point, reviewer, "approved", note, checklist)
-    from marketplace.dashboard.audit import log_action
-
-    log_action(reviewer, "sales_point.approve", "sales_point", point.id, f"{point.name} ({point.ref})", note)
-    _notify_owner(
-        point,
-        _("Điểm bán “%(name)s” đã được duyệt", name=point.name),
-        _(
-            "Xin chào,\n\nBan tổ chức đã duyệt điểm giới thiệu và bán sản phẩm OCOP “%(name)s” (mã %(ref)s). "
-            "Điểm bán đã hiển thị trên bản đồ điểm bán OCOP Hà Nội và trong mục “Nơi mua” của các sản phẩm "
-            "bạn bày bán.\n\nHãy cập nhật tình trạng còn hàng thường xuyên để khách không mất công tìm đến.\n",
-            name=point.name,
-            ref=point.ref,
-        ),
-    )
-    return review
-
-
-def reject(reviewer: User, point: SalesPoint, reason: str, answers: Mapping[str, bool] | None = None):
-    ensure_staff(reviewer)
-    reason = _reason(reason, _("Vui lòng nêu lý do từ chối để người đăng ký bổ sung."))
-    _transition(point, ("pending",), "rejected")
-    review = _record(point, reviewer, "rejected", reason, _checklist(answers))
-    from marketplace.dashboard.audit import log_action
-
-    log_action(reviewer, "sales_point.reject", "sales_point", point.id, f"{point.name} ({point.ref})", reason)
-    _notify_owner(
-        point,
-        _("Hồ sơ điểm bán “%(name)s” chưa được duyệt", name=point.name),
-        _(
-            "Xin chào,\n\nBan tổ chức chưa duyệt hồ sơ điểm bán “%(name)s” (mã %(ref)s).\nLý do: %(reason)s\n\n"
-            "Bạn có thể sửa thông tin trong mục “Điểm bán của tôi”; hồ sơ sẽ được xem xét lại sau khi lưu.\n",
-            name=point.name,
-            ref=point.ref,
-            reason=reason,
-        ),
-    )
-    return review
-
-
-def suspend(reviewer: User, point: SalesPoint, reason: str) -> SalesPointReview:
-    ensure_staff(reviewer)
-    reason = _reason(reason, _("Vui lòng nêu lý do tạm ngừng."))
-    _transition(point, ("approved",), "suspended")
-    review = _record(point, reviewer, "suspended", reason, {})
-    from marketplace.dashboard.audit import log_action
-
-    log_action(reviewer, "sales_point.suspend", "sales_point", point.id, f"{point.name} ({point.ref})", reason)
-    _notify_owner(
-        point,
-        _("Điểm bán “%(name)s” bị tạm ngừng hiển thị", name=point.name),
-        _(
-            "Xin chào,\n\nBan tổ chức đã tạm ngừng hiển thị điểm bán “%(name)s” (mã %(ref)s) trên bản đồ "
-            "điểm bán OCOP.\nLý do: %(reason)s\n\nVui lòng liên hệ ban tổ chức để được hướng dẫn khắc phục.\n",
-            name=point.name,
-            ref=point.ref,
-            reason=reason,
-        ),
-    )
-    return review
-
-
-def reinstate(reviewer: User, point: SalesPoint, note: str = "") -> SalesPointReview:
-    ensure_staff(reviewer)
-    note = limit_length(nfc(note).replace("\r\n", "\n"), "reason", 2000)
-    _transition(point, ("suspended",), "approved")
-    review = _record(point, reviewer, "reinstated", note, {})
-    from marketplace.dashboard.audit import log_action
-
-    log_action(reviewer, "sales_point.reinstate", "sales_point", point.id, f"{point.name} ({point.ref})", note)
-    _notify_owner(
-        point,
-        _("Điểm bán “%(name)s” hiển thị trở lại", name=point.name),
-        _(
-            "Xin chào,\n\nBan tổ chức đã cho điểm bán “%(name)s” (mã %(ref)s) hiển thị trở lại trên bản đồ "
-            "điểm bán OCOP.\n",
-            name=point.name,
-            ref=point.ref,
-        ),
-    )
-    return review
-
-
-@dataclass(frozen=True)
-class ReviewFacts:
-    """What an organiser sees next to the checklist."""
-
-    products: int  # public products carried
-    rated: int  # of which counted 3★ or more
-    in_stock: int
-
-
-def review_facts(point: SalesPoint) -> ReviewFacts:
-    rows = [r for r in carried_rows(point) if r.product.is_public]
-    return ReviewFacts(
-        products=len(rows),
-        rated=sum(1 for r in rows if effective_stars(r.product.certificate) >= 3),
-        in_stock=sum(1 for r in rows if r.in_stock),
-    )
-
-
-# --------------------------------------------------------------------------- producers and carry requests
-
-
-def managed_products(user: User) -> list[Product]:
-    if user is None or not user.has_role("producer"):
-        return []
-    return list(db.session.scalars(managed_products_stmt(user).order_by(None).order_by(Product.name)).unique())
-
-
-def _manages(user: User, product: Product) -> bool:
-    return bool(user is not None and user.has_role("producer") and product.producer.is_managed_by(user))
-
-
-@dataclass(frozen=True)
-class Carrier:
-    point: SalesPoint
-    in_stock: bool
-
-
-def carriers_of(products: Iterable[Product]) -> dict[int, list[Carrier]]:
-    """Approved points carrying each product (by product id), by district and name."""
-    ids = [p.id for p in products]
-    result: dict[int, list[Carrier]] = {i: [] for i in ids}
-    if not ids:
-        return result
-    rows = db.session.execute(
-        sa.select(SalesPointProduct.product_id, SalesPointProduct.in_stock, SalesPoint)
-        .join(SalesPoint, SalesPoint.id == SalesPointProduct.sales_point_id)
-        .where(SalesPointProduct.product_id.in_(ids), SalesPoint.status == "approved")
-        .order_by(SalesPoint.district, SalesPoint.name, SalesPoint.id)
-    ).all()
-    for product_id, in_stock, point in rows:
-        result[product_id].append(Carrier(point, in_stock))
-    return result
-
-
-def requestable_points() -> list[SalesPoint]:
-    """Approved points with an operator on the site (someone who can answer a request)."""
-    return list(
-        db.session.scalars(
-            sa.select(SalesPoint)
-            .where(SalesPoint.status == "approved", SalesPoint.owner_id.is_not(None))
-            .order_by(SalesPoint.district, SalesPoint.name)
-        )
-    )
-
-
-def request_carry(user: User, point: SalesPoint | None, product: Product | None, message: str = "") -> CarryRequest:
-    """A producer's manager asks an approved point to carry one of its public products."""
-    if product is None:
-        raise ServiceError("product_id", _("Vui lòng chọn sản phẩm."))
-    if not _manages(user, product):
-        raise NotAllowed()
-    if not product.is_public:
-        raise ServiceError("product_id", _("Chỉ đề nghị được với sản phẩm đang hiển thị công khai."))
-    if point is None or point.status != "approved":
-        raise ServiceError("sales_point_id", _("Vui lòng chọn một điểm bán đã được duyệt."))
-    if point.owner_id is None:
-        raise ServiceError("sales_point_id", _("Điểm bán này chưa có người quản lý trên hệ thống."))
-    if db.session.get(SalesPointProduct, (point.id, product.id)) is not None:
-        raise ServiceError("product_id", _("Điểm bán này đã bày bán sản phẩm này."))
-    pending = db.session.scalar(
-        sa.select(CarryRequest.id).where(
-            CarryRequest.sales_point_id == point.id,
-            CarryRequest.product_id == product.id,
-            CarryRequest.status == "pending",
-        )
-    )
-    if pending is not None:
-        raise ServiceError("product_id", _("Đã có một đề nghị đang chờ điểm bán này trả lời."))
-    message = limit_length(nfc(message).replace("\r\n", "\n"), "message", 1000)
-    carry = CarryRequest(sales_point=point, product=product, requested_by_id=user.id, message=message)
-    db.session.add(carry)
-    db.session.flush()
-    _notify_owner(
-        point,
-        _("Đề nghị bày bán sản phẩm “%(product)s”", product=product.name),
-        _(
-            "Xin chào,\n\n%(producer)s đề nghị điểm bán “%(name)s” bày bán sản phẩm “%(product)s” (mã %(ref)s).\n"
-            "%(message)s\nHãy trả lời đề nghị trong mục “Điểm bán của tôi”.\n",
-            producer=product.producer.name,
-            name=point.name,
-            product=product.name,
-            ref=product.ref,
-            message=(_("Lời nhắn: %(text)s\n", text=message) if message else ""),
-        ),
-    )
-    return carry
-
-
-def _decide_request(carry: CarryRequest, user: User, status: str, response: str) -> None:
-    result = db.session.execute(
-        sa.update(CarryRequest)
-        .where(CarryRequest.id == carry.id, CarryRequest.status == "pending")
-        .values(status=status, response=response, decided_by_id=user.id, decided_at=utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.refresh(carry)
-    if result.rowcount != 1:
-        raise ServiceError(None, _("Đề nghị này đã được xử lý."))
-
-
-def _notify_requester(carry: CarryRequest, subject: str, body: str) -> None:
-    requester = carry.requested_by
-    if requester is not None and requester.email:
-        queue_mail(requester.email, subject, body)
-
-
-def accept_request(user: User, carry: CarryRequest, response: str = "") -> CarryRequest:
-    point = carry.sales_point
-    ensure_operator(user, point)
-    response = limit_length(nfc(response).replace("\r\n", "\n"), "response", 1000)
-    _decide_request(carry, user, "accepted", response)
-    product = carry.product
-    if db.session.get(SalesPointProduct, (point.id, product.id)) is None:
-        _carry(point, product)
-        point.updated_at = utcnow()
-        _refresh_products(point)
-    _notify_requester(
-        carry,
-        _("“%(name)s” nhận bày bán “%(product)s”", name=point.name, product=product.name),
-        _(
-            "Xin chào,\n\nĐiểm bán “%(name)s” (%(address)s) đã nhận bày bán sản phẩm “%(product)s”.\n%(response)s",
-            name=point.name,
-            address=", ".join(x for x in (point.address, point.district) if x),
-            product=product.name,
-            response=(_("Lời nhắn: %(text)s\n", text=response) if response else ""),
-        ),
-    )
-    return carry
-
-
-def decline_request(user: User, carry: CarryRequest, response: str = "") -> CarryRequest:
-    point = carry.sales_point
-    ensure_operator(user, point)
-    response = limit_length(nfc(response).replace("\r\n", "\n"), "response", 1000)
-    _decide_request(carry, user, "declined", response)
-    _notify_requester(
-        carry,
-        _("“%(name)s” chưa nhận bày bán “%(product)s”", name=point.name, product=carry.product.name),
-        _(
-            "Xin chào,\n\nĐiểm bán “%(name)s” chưa nhận bày bán sản phẩm “%(product)s”.\n%(response)s",
-            name=point.name,
-            product=carry.product.name,
-            response=(_("Lời nhắn: %(text)s\n", text=response) if response else ""),
-        ),
-    )
-    return carry
-
-
-def withdraw_request(user: User, carry: CarryRequest) -> CarryRequest:
-    if not _manages(user, carry.product):
-        raise NotAllowed()
-    _decide_request(carry, user, "withdrawn", "")
-    return carry
-
-
-def incoming_requests(user: User, status: str = "pending") -> list[CarryRequest]:
-    """Requests to the points `user` operates."""
-    return list(
-        db.session.scalars(
-            sa.select(CarryRequest)
-            .join(SalesPoint, SalesPoint.id == CarryRequest.sales_point_id)
-            .where(SalesPoint.owner_id == user.id, CarryRequest.status == status)
-            .order_by(CarryRequest.created_at, CarryRequest.id)
-        )
-    )
-
-
-def outgoing_requests(user: User, limit: int = 100) -> list[CarryRequest]:
-    """Requests about the products of the producers `user` manages, newest first."""
-    return list(
-        db.session.scalars(
-            sa.select(CarryRequest)
-            .join(Product, Product.id == CarryRequest.product_id)
-            .join(producer_managers, producer_managers.c.producer_id == Product.producer_id)
-            .where(producer_managers.c.user_id == user.id)
-            .order_by(CarryRequest.created_at.desc(), CarryRequest.id.desc())
-            .limit(limit)
-        )
-    )

@@ -13,10 +13,11 @@ from marketplace.dashboard.models import AuditLog
 from marketplace.extensions import db
 from marketplace.inquiries import messaging, moderation, rfqs
 from marketplace.inquiries import services as inquiries
-from marketplace.producers import services as producers
+from marketplace.producers import claims as producer_claims
+from marketplace.producers import invitations as producer_invitations
 from marketplace.producers.models import ProducerClaim
-from marketplace.sales_points import services as sales_points
-from marketplace.sales_points.services import CHECKLIST_CODES
+from marketplace.sales_points import approvals as sales_points
+from marketplace.sales_points.approvals import CHECKLIST_CODES
 from tests.helpers import login, make_producer, make_product, make_sales_point, make_user
 
 
@@ -79,10 +80,10 @@ def test_claims_are_logged(app, organiser):
     claimant = make_user(roles=("producer",), email="nhanquanly@htx.vn")
     other = make_user(roles=("producer",), email="khac@htx.vn")
     producer = make_producer(name="HTX Gốm Bát Tràng")
-    claim = producers.create_claim(claimant, producer, "QĐ-1")
-    second = producers.create_claim(other, make_producer(name="HTX Lụa Vạn Phúc"), "QĐ-2")
-    producers.approve_claim(organiser, claim)
-    producers.reject_claim(organiser, second, "Số chứng nhận không khớp")
+    claim = producer_claims.create_claim(claimant, producer, "QĐ-1")
+    second = producer_claims.create_claim(other, make_producer(name="HTX Lụa Vạn Phúc"), "QĐ-2")
+    producer_claims.approve_claim(organiser, claim)
+    producer_claims.reject_claim(organiser, second, "Số chứng nhận không khớp")
     db.session.commit()
     approve, reject = _entries()
     assert (approve.action, approve.object_type, approve.object_id) == ("claim.approve", "producer_claim", claim.id)
@@ -93,7 +94,7 @@ def test_claims_are_logged(app, organiser):
 
 def test_claim_views_log_in_the_same_commit(app, client, organiser):
     claimant = make_user(roles=("producer",))
-    claim = producers.create_claim(claimant, make_producer(), "QĐ-9")
+    claim = producer_claims.create_claim(claimant, make_producer(), "QĐ-9")
     db.session.commit()
     login(client, organiser)
     assert client.post(f"/admin/claims/{claim.id}/approve").status_code == 302
@@ -105,7 +106,7 @@ def test_claim_views_log_in_the_same_commit(app, client, organiser):
 
 def test_invitations_are_logged(app, organiser):
     producer = make_producer(name="HTX Mây tre Phú Vinh")
-    producers.create_invitation(organiser, producer, "Moi@Example.vn", lambda token: f"/invitations/{token}")
+    producer_invitations.create_invitation(organiser, producer, "Moi@Example.vn", lambda token: f"/invitations/{token}")
     entry = _last()
     assert (entry.action, entry.object_type, entry.object_id) == ("producer.invite", "producer", producer.id)
     assert "moi@example.vn" in entry.object_label and "HTX Mây tre Phú Vinh" in entry.object_label

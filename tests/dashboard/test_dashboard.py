@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import url_for
 
 from marketplace.catalog.models import Certificate
-from marketplace.dashboard import services
+from marketplace.dashboard import moderation, services, stats
 from marketplace.dashboard.models import AuditLog, CertificateReminder, DashboardTarget
 from marketplace.extensions import db
 from marketplace.mail.models import OutgoingMail
@@ -123,7 +123,7 @@ def test_queue_lists_unverified_certificates(app, client, organiser, pending):
 def test_verify_counts_stars_notifies_and_logs(app, client, organiser, pending):
     login(client, organiser)
     product_id = pending.product_id
-    assert services.target_progress().reached == 0
+    assert stats.target_progress().reached == 0
     response = client.post(f"/dashboard/certificates/{pending.id}/verify")
     assert response.status_code == 302
     db.session.expire_all()
@@ -133,7 +133,7 @@ def test_verify_counts_stars_notifies_and_logs(app, client, organiser, pending):
     assert [m.to for m in mail] == ["quanly@htx.vn"] and "xác minh" in mail[0].subject
     log = db.session.scalars(sa.select(AuditLog)).one()
     assert (log.action, log.actor_id, log.object_id) == ("certificate.verify", organiser.id, cert.id)
-    assert services.target_progress().reached == 1
+    assert stats.target_progress().reached == 1
     assert cert.product_id == product_id
     assert "Chè Long Phú" not in client.get("/dashboard/certificates").get_data(as_text=True)
     # Verifying twice is refused and logs nothing more.
@@ -241,8 +241,8 @@ def _rows(table) -> dict:
 
 
 def test_statistics_figures(sample):
-    assert services.product_total() == 5
-    assert _rows(services.by_group("2023")) == {
+    assert stats.product_total() == 5
+    assert _rows(stats.by_group("2023")) == {
         "food": (2, 40.0),
         "beverage": (1, 20.0),
         "herbal": (0, 0.0),
@@ -250,26 +250,26 @@ def test_statistics_figures(sample):
         "ornamental": (0, 0.0),
         "tourism": (0, 0.0),
     }
-    groups_2019 = {k: v[0] for k, v in _rows(services.by_group("2019")).items() if v[0]}
+    groups_2019 = {k: v[0] for k, v in _rows(stats.by_group("2019")).items() if v[0]}
     assert groups_2019 == {"food": 2, "beverage": 1, "textile": 1, "unknown": 1}
     # Expired and unverified certificates count 0 stars.
-    assert {k: v[0] for k, v in _rows(services.by_stars()).items()} == {"0": 3, "3": 1, "4": 1, "5": 0}
-    assert {k: v[0] for k, v in _rows(services.by_certification()).items()} == {
+    assert {k: v[0] for k, v in _rows(stats.by_stars()).items()} == {"0": 3, "3": 1, "4": 1, "5": 0}
+    assert {k: v[0] for k, v in _rows(stats.by_certification()).items()} == {
         "valid": 2,
         "unverified": 1,
         "expired": 1,
         "none": 1,
     }
-    assert _rows(services.by_district()) == {"Chương Mỹ": (4, 80.0), "Hoàn Kiếm": (1, 20.0)}
-    assert {k: v[0] for k, v in _rows(services.by_producer_kind()).items()} == {
+    assert _rows(stats.by_district()) == {"Chương Mỹ": (4, 80.0), "Hoàn Kiếm": (1, 20.0)}
+    assert {k: v[0] for k, v in _rows(stats.by_producer_kind()).items()} == {
         "cooperative": 4,
         "enterprise": 1,
         "household": 0,
         "group": 0,
     }
-    months = services.by_month()
+    months = stats.by_month()
     assert len(months.rows) == 1 and months.total == 5
-    progress = services.target_progress()
+    progress = stats.target_progress()
     assert (progress.min_stars, progress.goal, progress.reached) == (3, 1000, 2)
     assert progress.percent == 0.2
 
@@ -286,7 +286,7 @@ def test_stats_page_and_target(sample, client):
     assert response.status_code == 400 and "Chỉ tiêu phải từ 1" in response.get_data(as_text=True)
     assert _count(DashboardTarget) == 0
     assert client.post("/dashboard/stats/target", data={"min_stars": 4, "goal": 10}).status_code == 302
-    progress = services.target_progress()
+    progress = stats.target_progress()
     assert (progress.min_stars, progress.goal, progress.reached, progress.percent) == (4, 10, 1, 10.0)
     assert db.session.scalars(sa.select(AuditLog)).one().action == "target.update"
 
@@ -376,7 +376,7 @@ def test_dismiss_reports(app, client, organiser):
     from marketplace.dashboard.models import ListingReport
 
     product = make_product()
-    services.report_listing(make_user(roles=("buyer",)), product, "Giá không đúng")
+    moderation.report_listing(make_user(roles=("buyer",)), product, "Giá không đúng")
     db.session.commit()
     login(client, organiser)
     client.post(f"/dashboard/moderation/{product.id}/dismiss", data={"reason": ""})  # a reason is required
@@ -413,8 +413,8 @@ def test_activity_and_sales_points_tables(sample, client):
     make_sales_point(district="Đống Đa")
     make_sales_point(district="Đống Đa", status="pending")
     db.session.commit()
-    assert _rows(services.sales_points_by_district()) == {"Hoàn Kiếm": (2, 66.7), "Đống Đa": (1, 33.3)}
-    activity = {k: v[0] for k, v in _rows(services.activity()).items()}
+    assert _rows(stats.sales_points_by_district()) == {"Hoàn Kiếm": (2, 66.7), "Đống Đa": (1, 33.3)}
+    activity = {k: v[0] for k, v in _rows(stats.activity()).items()}
     assert activity == {"inquiries": 0, "rfqs": 0, "quotes": 0, "accepted": 0, "scans": 0}
     login(client, make_user(roles=("organiser",)))
     db.session.commit()

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import User
 from marketplace.core.errors import NotAllowed, ServiceError
-from marketplace.dashboard import services
+from marketplace.dashboard import moderation as moderation_queue
 from marketplace.dashboard.models import AuditLog
 from marketplace.extensions import db
 from marketplace.inquiries import messaging, moderation, rfqs
@@ -92,7 +92,7 @@ def test_queue_shows_reported_messages_and_counts(world, client):
     assert "Lừa đảo chuyển khoản" in page and "tài khoản lạ" in page and "nguoiban@example.vn" in page
     assert f"/dashboard/moderation/messages/{world['message'].id}/hide" in page
     assert f"/dashboard/moderation/users/{world['seller'].id}/suspend" in page
-    assert services.moderation_counts()["messages"] == 1
+    assert moderation_queue.moderation_counts()["messages"] == 1
     index = client.get("/dashboard/").get_data(as_text=True)
     assert 'id="figure-moderation">1<' in index
 
@@ -115,7 +115,7 @@ def test_hide_message_needs_a_reason_and_is_logged(world, client):
     assert _reload(Message, message.id).hidden is False
     assert _log()[-1] == ("message.unhide", "Báo cáo nhầm")
     with pytest.raises(ServiceError, match="đang hiển thị"):
-        services.restore_message(world["organiser"], _reload(Message, message.id), "Lần nữa")
+        moderation_queue.restore_message(world["organiser"], _reload(Message, message.id), "Lần nữa")
 
 
 def test_dismiss_message_report_records_the_reason(world, client):
@@ -170,22 +170,22 @@ def test_suspension_rules(world):
     organiser, seller = world["organiser"], world["seller"]
     admin = make_user(roles=("admin",))
     with pytest.raises(ServiceError, match="không bị khóa"):
-        services.unsuspend_user(organiser, seller, "Mở khóa")
+        moderation_queue.unsuspend_user(organiser, seller, "Mở khóa")
     with pytest.raises(ServiceError, match="tự khóa"):
-        services.suspend_user(organiser, organiser, "Thử")
+        moderation_queue.suspend_user(organiser, organiser, "Thử")
     with pytest.raises(NotAllowed):
-        services.suspend_user(organiser, admin, "Thử khóa quản trị")
-    services.suspend_user(admin, seller, "Vi phạm")
+        moderation_queue.suspend_user(organiser, admin, "Thử khóa quản trị")
+    moderation_queue.suspend_user(admin, seller, "Vi phạm")
     with pytest.raises(ServiceError, match="đã bị tạm khóa"):
-        services.suspend_user(organiser, seller, "Lần nữa")
+        moderation_queue.suspend_user(organiser, seller, "Lần nữa")
     with pytest.raises(NotAllowed):
-        services.hide_message(world["buyer"], world["message"], "Không phải cán bộ")
+        moderation_queue.hide_message(world["buyer"], world["message"], "Không phải cán bộ")
 
 
 def test_organiser_cannot_lift_an_admins_suspension(world, client):
     other_admin = make_user(roles=("admin",))
     admin = make_user(roles=("admin",))
-    services.suspend_user(admin, other_admin, "Tài khoản bị lộ mật khẩu")
+    moderation_queue.suspend_user(admin, other_admin, "Tài khoản bị lộ mật khẩu")
     db.session.commit()
     login(client, world["organiser"])
     response = client.post(f"/dashboard/moderation/users/{other_admin.id}/unsuspend", data={"reason": "Mở khóa"})
@@ -227,4 +227,4 @@ def test_hidden_rfqs_list(world):
     )
     moderation.hide_rfq(world["organiser"], rfq, "Trùng lặp")
     db.session.commit()
-    assert [r.id for r in db.session.scalars(services.hidden_rfqs_stmt())] == [rfq.id]
+    assert [r.id for r in db.session.scalars(moderation_queue.hidden_rfqs_stmt())] == [rfq.id]

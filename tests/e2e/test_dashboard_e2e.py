@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from marketplace.accounts.models import User
 from marketplace.catalog.models import Product
-from marketplace.dashboard import services
+from marketplace.dashboard import moderation, services, stats
 from marketplace.demo import services as demo
 from marketplace.extensions import db
 
@@ -38,11 +38,11 @@ def test_dashboard_on_demo_data(app, live_server, browser_page, tmp_path):
     reported = db.session.scalars(
         sa.select(Product).where(Product.status == "published", Product.hidden.is_(False)).order_by(Product.id)
     ).first()
-    services.report_listing(buyer, reported, "Ảnh sản phẩm không đúng thực tế")
+    moderation.report_listing(buyer, reported, "Ảnh sản phẩm không đúng thực tế")
     db.session.commit()
-    total, pending, expiring = services.product_total(), services.pending_count(), services.expiring_count()
-    progress = services.target_progress()
-    groups = services.by_group("2023")
+    total, pending, expiring = stats.product_total(), services.pending_count(), services.expiring_count()
+    progress = stats.target_progress()
+    groups = stats.by_group("2023")
     assert total > 0 and groups.total == total
 
     page = browser_page

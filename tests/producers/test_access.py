@@ -11,7 +11,7 @@ from flask import g
 from config import TestConfig
 from marketplace import create_app
 from marketplace.extensions import db
-from marketplace.producers import services
+from marketplace.producers import claims, services
 from marketplace.producers.models import ProducerClaim, producer_managers
 from tests import helpers
 from tests.helpers import image_bytes, make_producer, make_product, make_user
@@ -57,7 +57,7 @@ def world(app):
     make_product(mine)
     my_photo = services.add_photos(owner, mine, [services.Upload("a.jpg", image_bytes())]).added[0]
     their_photo = services.add_photos(other_owner, theirs, [services.Upload("b.jpg", image_bytes())]).added[0]
-    claim = services.create_claim(claimer, unmanaged, "CN-1")
+    claim = claims.create_claim(claimer, unmanaged, "CN-1")
     db.session.commit()
     return {
         "owner": owner,

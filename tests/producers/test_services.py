@@ -11,7 +11,7 @@ from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.core.models import utcnow
 from marketplace.extensions import db
 from marketplace.mail.models import OutgoingMail
-from marketplace.producers import services
+from marketplace.producers import claims, directory, invitations, services
 from marketplace.producers.models import Producer, ProducerClaim, ProducerInvitation
 from tests.helpers import image_bytes, make_producer, make_product, make_user
 
@@ -29,8 +29,8 @@ def test_directory_folds_diacritics_in_the_name_filter(app):
     make_producer(name="HTX Rau an toàn Vân Nội", district="Đông Anh")
     make_producer(name="Hộ kinh doanh Đông Anh Foods", district="Sóc Sơn")
     make_producer(name="HTX Gốm", district="Gia Lâm")
-    filters = services.normalise_filters("dong anh", None, None, None)
-    page = services.directory_page(filters, 1, 24)
+    filters = directory.normalise_filters("dong anh", None, None, None)
+    page = directory.directory_page(filters, 1, 24)
     assert page.total == 2
     assert {row.producer.name for row in page.items} == {"HTX Rau an toàn Vân Nội", "Hộ kinh doanh Đông Anh Foods"}
 
@@ -38,19 +38,19 @@ def test_directory_folds_diacritics_in_the_name_filter(app):
 def test_district_filter_accepts_a_name_without_diacritics(app):
     make_producer(name="A", district="Đông Anh")
     make_producer(name="B", district="Gia Lâm")
-    filters = services.normalise_filters(None, None, "dong anh", None)
+    filters = directory.normalise_filters(None, None, "dong anh", None)
     assert filters.district == "Đông Anh"
-    assert [r.producer.name for r in services.directory_page(filters, 1, 24).items] == ["A"]
+    assert [r.producer.name for r in directory.directory_page(filters, 1, 24).items] == ["A"]
 
 
 def test_directory_kind_and_craft_village_filters(app):
     make_producer(name="A", kind="household", craft_village="Bát Tràng")
     make_producer(name="B", kind="cooperative", craft_village="Bát Tràng")
     make_producer(name="C", kind="household", craft_village="Vạn Phúc")
-    filters = services.normalise_filters("", "household", "", "Bát Tràng")
-    assert [r.producer.name for r in services.directory_page(filters, 1, 24).items] == ["A"]
-    assert services.normalise_filters("", "nonsense", "", "").kind == ""
-    assert services.craft_village_options() == ["Bát Tràng", "Vạn Phúc"]
+    filters = directory.normalise_filters("", "household", "", "Bát Tràng")
+    assert [r.producer.name for r in directory.directory_page(filters, 1, 24).items] == ["A"]
+    assert directory.normalise_filters("", "nonsense", "", "").kind == ""
+    assert directory.craft_village_options() == ["Bát Tràng", "Vạn Phúc"]
 
 
 def test_directory_counts_public_products_and_best_valid_stars(app):
@@ -63,7 +63,7 @@ def test_directory_counts_public_products_and_best_valid_stars(app):
 
     make_product(producer, stars=5, issued_on=date(2020, 1, 1))  # expired
     make_producer(name="B")
-    rows = services.directory_page(services.DirectoryFilters(), 1, 24).items
+    rows = directory.directory_page(directory.DirectoryFilters(), 1, 24).items
     stats = {r.producer.name: (r.product_count, r.best_stars) for r in rows}
     assert stats == {"A": (3, 3), "B": (0, 0)}
 
@@ -71,9 +71,9 @@ def test_directory_counts_public_products_and_best_valid_stars(app):
 def test_directory_paginates_with_and_without_text(app):
     for n in range(5):
         make_producer(name=f"HTX Đông {n}")
-    first = services.directory_page(services.DirectoryFilters(), 1, 2)
+    first = directory.directory_page(directory.DirectoryFilters(), 1, 2)
     assert (first.total, first.pages, len(first.items)) == (5, 3, 2)
-    last = services.directory_page(services.normalise_filters("dong", None, None, None), 9, 2)
+    last = directory.directory_page(directory.normalise_filters("dong", None, None, None), 9, 2)
     assert (last.page, len(last.items)) == (3, 1)
     assert last.items[0].producer.name == "HTX Đông 4"
 
@@ -214,43 +214,43 @@ def test_claim_flow_approve(app):
     make_product(producer)
     number = producer.products[0].certificate.number
     user = make_user(roles=("producer",))
-    claim = services.create_claim(user, producer, f"  {number.lower()} ", "Tôi là giám đốc HTX")
-    assert services.evidence_matches(claim)
+    claim = claims.create_claim(user, producer, f"  {number.lower()} ", "Tôi là giám đốc HTX")
+    assert claims.evidence_matches(claim)
     with pytest.raises(ServiceError):
-        services.create_claim(user, producer, number)  # one pending claim per user and producer
+        claims.create_claim(user, producer, number)  # one pending claim per user and producer
     organiser = make_user(roles=("organiser",))
-    page = services.pending_claims(1, 30)
+    page = claims.pending_claims(1, 30)
     assert page.total == 1 and page.items[0].evidence_matches
-    services.approve_claim(organiser, claim)
+    claims.approve_claim(organiser, claim)
     assert claim.status == "approved"
     assert claim.decided_by_id == organiser.id and claim.decided_at is not None
     assert producer.is_managed_by(user)
     mail = db.session.scalars(sa.select(OutgoingMail)).all()
     assert [m.to for m in mail] == [user.email]
     with pytest.raises(ServiceError):
-        services.approve_claim(organiser, claim)
+        claims.approve_claim(organiser, claim)
     # Managed now: new claims are refused.
     with pytest.raises(ServiceError):
-        services.create_claim(make_user(roles=("producer",)), producer, number)
+        claims.create_claim(make_user(roles=("producer",)), producer, number)
 
 
 def test_claim_evidence_that_does_not_match(app):
     producer = make_producer()
     make_product(producer)
-    claim = services.create_claim(make_user(roles=("producer",)), producer, "000/SAI")
-    assert not services.evidence_matches(claim)
-    assert not services.pending_claims(1, 30).items[0].evidence_matches
+    claim = claims.create_claim(make_user(roles=("producer",)), producer, "000/SAI")
+    assert not claims.evidence_matches(claim)
+    assert not claims.pending_claims(1, 30).items[0].evidence_matches
 
 
 def test_claim_reject_needs_a_reason_and_notifies(app):
     producer = make_producer()
     user = make_user(roles=("producer",))
-    claim = services.create_claim(user, producer, "12/QĐ")
+    claim = claims.create_claim(user, producer, "12/QĐ")
     organiser = make_user(roles=("organiser",))
     with pytest.raises(ServiceError) as error:
-        services.reject_claim(organiser, claim, "   ")
+        claims.reject_claim(organiser, claim, "   ")
     assert error.value.field == "reason"
-    services.reject_claim(organiser, claim, "Số chứng nhận không khớp hồ sơ.")
+    claims.reject_claim(organiser, claim, "Số chứng nhận không khớp hồ sơ.")
     assert (claim.status, claim.reason, claim.decided_by_id) == (
         "rejected",
         "Số chứng nhận không khớp hồ sơ.",
@@ -259,30 +259,30 @@ def test_claim_reject_needs_a_reason_and_notifies(app):
     assert not producer.managers
     assert "không khớp" in db.session.scalars(sa.select(OutgoingMail)).one().body
     # After a rejection the user may try again.
-    services.create_claim(user, producer, "12/QĐ-UBND")
+    claims.create_claim(user, producer, "12/QĐ-UBND")
 
 
 def test_only_staff_decide_claims(app):
-    claim = services.create_claim(make_user(roles=("producer",)), make_producer(), "1")
+    claim = claims.create_claim(make_user(roles=("producer",)), make_producer(), "1")
     with pytest.raises(NotAllowed):
-        services.approve_claim(make_user(roles=("producer",)), claim)
+        claims.approve_claim(make_user(roles=("producer",)), claim)
     with pytest.raises(NotAllowed):
-        services.reject_claim(make_user(roles=("buyer",)), claim, "no")
+        claims.reject_claim(make_user(roles=("buyer",)), claim, "no")
     assert claim.status == "pending"
 
 
 def test_approve_refused_when_someone_already_manages(app):
     producer = make_producer()
-    claim = services.create_claim(make_user(roles=("producer",)), producer, "1")
+    claim = claims.create_claim(make_user(roles=("producer",)), producer, "1")
     producer.managers.append(make_user(roles=("producer",)))
     with pytest.raises(ServiceError):
-        services.approve_claim(make_user(roles=("admin",)), claim)
+        claims.approve_claim(make_user(roles=("admin",)), claim)
     assert claim.status == "pending"
 
 
 def test_only_producers_claim(app):
     with pytest.raises(NotAllowed):
-        services.create_claim(make_user(roles=("buyer",)), make_producer(), "1")
+        claims.create_claim(make_user(roles=("buyer",)), make_producer(), "1")
 
 
 # --------------------------------------------------------------------------- invitations
@@ -291,65 +291,65 @@ def test_only_producers_claim(app):
 def test_invitation_stores_only_a_hash_and_is_single_use(app):
     producer = make_producer()
     organiser = make_user(roles=("organiser",))
-    invitation, link = services.create_invitation(
+    invitation, link = invitations.create_invitation(
         organiser, producer, " Chu.Co.So@Example.VN ", lambda t: f"/invitations/{t}"
     )
     token = link.rsplit("/", 1)[1]
     assert len(token) >= 40
     assert invitation.email == "chu.co.so@example.vn"
-    assert invitation.token_hash == services.hash_token(token) != token
+    assert invitation.token_hash == invitations.hash_token(token) != token
     assert token in db.session.scalars(sa.select(OutgoingMail)).one().body
     max_age = app.config["INVITATION_MAX_AGE"]
     assert abs((invitation.expires_at - utcnow()).total_seconds() - max_age) < 60
 
     buyer = make_user(roles=("buyer",), email="chu.co.so@example.vn")
-    services.accept_invitation(buyer, token)
+    invitations.accept_invitation(buyer, token)
     assert producer.is_managed_by(buyer)
     assert buyer.has_role("producer") and buyer.has_role("buyer")
     assert invitation.used_by_id == buyer.id and invitation.used_at is not None
-    with pytest.raises(services.InvitationInvalid) as error:
-        services.accept_invitation(make_user(), token)
+    with pytest.raises(invitations.InvitationInvalid) as error:
+        invitations.accept_invitation(make_user(), token)
     assert (error.value.reason, error.value.status) == ("used", 410)
 
 
 def test_only_the_invited_address_may_accept(app):
     producer = make_producer()
-    _inv, link = services.create_invitation(
+    _inv, link = invitations.create_invitation(
         make_user(roles=("organiser",)), producer, "Chu@Example.vn", lambda t: f"/invitations/{t}"
     )
     token = link.rsplit("/", 1)[1]
     stranger = make_user(roles=("buyer",), email="nguoi-la@example.vn")
-    with pytest.raises(services.InvitationInvalid) as error:
-        services.accept_invitation(stranger, token)
+    with pytest.raises(invitations.InvitationInvalid) as error:
+        invitations.accept_invitation(stranger, token)
     assert (error.value.reason, error.value.status) == ("other_account", 403)
     assert "c•••@example.vn" in error.value.message and "chu@" not in error.value.message
     assert not producer.is_managed_by(stranger) and not stranger.has_role("producer")
     assert db.session.scalars(sa.select(ProducerInvitation)).one().used_at is None
     invitee = make_user(roles=("buyer",), email="chu@example.vn")  # the same address, any case
-    services.accept_invitation(invitee, token)
+    invitations.accept_invitation(invitee, token)
     assert producer.is_managed_by(invitee)
 
 
 def test_invitation_expired_and_unknown(app):
     producer = make_producer()
-    _inv, link = services.create_invitation(make_user(roles=("admin",)), producer, "a@example.vn", lambda t: t)
+    _inv, link = invitations.create_invitation(make_user(roles=("admin",)), producer, "a@example.vn", lambda t: t)
     invitation = db.session.scalars(sa.select(ProducerInvitation)).one()
     invitation.expires_at = utcnow() - timedelta(seconds=1)
     db.session.flush()
-    with pytest.raises(services.InvitationInvalid) as error:
-        services.accept_invitation(make_user(), link)
+    with pytest.raises(invitations.InvitationInvalid) as error:
+        invitations.accept_invitation(make_user(), link)
     assert error.value.status == 410 and error.value.reason == "expired"
-    with pytest.raises(services.InvitationInvalid) as error:
-        services.find_invitation("nope")
+    with pytest.raises(invitations.InvitationInvalid) as error:
+        invitations.find_invitation("nope")
     assert error.value.status == 404
     assert not producer.managers
 
 
 def test_only_staff_invite(app):
     with pytest.raises(NotAllowed):
-        services.create_invitation(make_user(roles=("producer",)), make_producer(), "a@example.vn", lambda t: t)
+        invitations.create_invitation(make_user(roles=("producer",)), make_producer(), "a@example.vn", lambda t: t)
     with pytest.raises(ServiceError):
-        services.create_invitation(make_user(roles=("organiser",)), make_producer(), "not-an-email", lambda t: t)
+        invitations.create_invitation(make_user(roles=("organiser",)), make_producer(), "not-an-email", lambda t: t)
     assert db.session.scalar(sa.select(sa.func.count(ProducerInvitation.id))) == 0
 
 
@@ -360,7 +360,7 @@ def test_dashboard_lists_all_statuses_and_claims(app):
         make_product(producer, status=status)
     make_product(producer, hidden=True)
     make_product(make_producer())  # someone else's
-    claim = services.create_claim(owner, make_producer(), "1")
+    claim = claims.create_claim(owner, make_producer(), "1")
     board = services.dashboard_for(owner)
     assert [p.id for p in board.producers] == [producer.id]
     assert len(board.products[producer.id]) == 4

@@ -11,7 +11,7 @@ from config import TestConfig
 from marketplace import create_app
 from marketplace.accounts.models import User
 from marketplace.extensions import db
-from marketplace.sales_points import services
+from marketplace.sales_points import approvals, carrying
 from marketplace.sales_points.models import (
     CarryRequest,
     SalesPoint,
@@ -53,7 +53,7 @@ def setup(world):
     """A photo on the operator's point and a pending carry request to the other operator's point."""
     photo = SalesPointPhoto(sales_point_id=world.point.id, filename="a.jpg", thumb_filename="thumbs/a.jpg")
     db.session.add(photo)
-    carry = services.request_carry(world.producer_user, world.foreign, world.tea, "")
+    carry = carrying.request_carry(world.producer_user, world.foreign, world.tea, "")
     db.session.commit()
     return world, photo, carry
 
@@ -72,7 +72,7 @@ def operator_routes(w, photo, carry) -> list[tuple[str, dict]]:
 
 
 def review_routes(w) -> list[tuple[str, dict]]:
-    checklist = {f"check_{c}": "y" for c in services.CHECKLIST_CODES}
+    checklist = {f"check_{c}": "y" for c in approvals.CHECKLIST_CODES}
     return [
         (f"/admin/sales-points/{w.pending.id}/approve", checklist),
         (f"/admin/sales-points/{w.pending.id}/reject", {"reason": "Không đạt"}),
@@ -217,7 +217,7 @@ def test_csrf_token_is_required(_schema, tmp_path, world):
     with app.app_context():
         try:
             login(client, db.session.get(User, organiser_id))
-            checklist = {f"check_{c}": "y" for c in services.CHECKLIST_CODES}
+            checklist = {f"check_{c}": "y" for c in approvals.CHECKLIST_CODES}
             response = client.post(f"/admin/sales-points/{pending_id}/approve", data=checklist)
             assert response.status_code == 400
             assert db.session.get(SalesPoint, pending_id).status == "pending"

@@ -14,11 +14,11 @@ from marketplace.core.dates import HANOI
 from marketplace.core.errors import NotAllowed, ServiceError
 from marketplace.extensions import db
 from marketplace.mail.models import OutgoingMail
-from marketplace.sales_points import registry, services
+from marketplace.sales_points import approvals, carrying, registry, services
 from marketplace.sales_points.models import CarryRequest, SalesPoint, SalesPointProduct, SalesPointReview
 from tests.helpers import image_bytes, make_product, make_sales_point
 
-ALL_MET = {code: True for code in services.CHECKLIST_CODES}
+ALL_MET = {code: True for code in approvals.CHECKLIST_CODES}
 NOON = datetime(2026, 12, 1, 12, 0, tzinfo=HANOI)
 
 
@@ -109,7 +109,7 @@ def test_update_by_another_operator_is_refused(world):
 
 
 def test_update_resubmits_a_rejected_application(world):
-    services.reject(world.organiser, world.pending, "Thiếu ảnh khu trưng bày")
+    approvals.reject(world.organiser, world.pending, "Thiếu ảnh khu trưng bày")
     assert world.pending.status == "rejected"
     services.update_point(world.operator, world.pending, data(name="Cửa hàng đã bổ sung"))
     assert world.pending.status == "pending" and world.pending.name == "Cửa hàng đã bổ sung"
@@ -186,11 +186,11 @@ def test_products_of_someone_elses_point_cannot_be_changed(world):
 
 def test_approve_needs_every_checklist_item_and_is_recorded(world):
     with pytest.raises(ServiceError) as error:
-        services.approve(world.organiser, world.pending, {**ALL_MET, "display": False})
+        approvals.approve(world.organiser, world.pending, {**ALL_MET, "display": False})
     assert error.value.field == "checklist"
     assert world.pending.status == "pending"
 
-    review = services.approve(world.organiser, world.pending, ALL_MET, "Đạt")
+    review = approvals.approve(world.organiser, world.pending, ALL_MET, "Đạt")
     assert world.pending.status == "approved"
     assert review.reviewer_id == world.organiser.id and review.decision == "approved"
     assert review.checklist == ALL_MET and review.created_at.tzinfo is not None
@@ -200,9 +200,9 @@ def test_approve_needs_every_checklist_item_and_is_recorded(world):
 
 def test_reject_needs_a_reason_and_notifies(world):
     with pytest.raises(ServiceError) as error:
-        services.reject(world.organiser, world.pending, "   ")
+        approvals.reject(world.organiser, world.pending, "   ")
     assert error.value.field == "reason"
-    services.reject(world.organiser, world.pending, "Không có khu trưng bày riêng", {"place": True})
+    approvals.reject(world.organiser, world.pending, "Không có khu trưng bày riêng", {"place": True})
     assert world.pending.status == "rejected"
     review = world.pending.reviews[0]
     assert review.decision == "rejected" and review.checklist["place"] is True and review.checklist["display"] is False
@@ -212,10 +212,10 @@ def test_reject_needs_a_reason_and_notifies(world):
 
 def test_suspend_and_reinstate(world):
     with pytest.raises(ServiceError):
-        services.suspend(world.organiser, world.point, "")
-    services.suspend(world.admin, world.point, "Hết sản phẩm OCOP trên kệ")
+        approvals.suspend(world.organiser, world.point, "")
+    approvals.suspend(world.admin, world.point, "Hết sản phẩm OCOP trên kệ")
     assert world.point.status == "suspended"
-    services.reinstate(world.organiser, world.point, "Đã khắc phục")
+    approvals.reinstate(world.organiser, world.point, "Đã khắc phục")
     assert world.point.status == "approved"
     assert [r.decision for r in world.point.reviews] == ["reinstated", "suspended"]
     assert len(mails_to(world.operator.email)) == 2
@@ -223,20 +223,20 @@ def test_suspend_and_reinstate(world):
 
 def test_decisions_only_from_the_right_status(world):
     with pytest.raises(ServiceError):
-        services.approve(world.organiser, world.point, ALL_MET)  # already approved
+        approvals.approve(world.organiser, world.point, ALL_MET)  # already approved
     with pytest.raises(ServiceError):
-        services.suspend(world.organiser, world.pending, "lý do")  # not approved yet
+        approvals.suspend(world.organiser, world.pending, "lý do")  # not approved yet
     with pytest.raises(ServiceError):
-        services.reinstate(world.organiser, world.point)  # not suspended
+        approvals.reinstate(world.organiser, world.point)  # not suspended
     assert db.session.scalar(sa.select(sa.func.count(SalesPointReview.id))) == 0
 
 
 def test_only_staff_review(world):
     for user in (world.operator, world.producer_user, world.buyer, None):
         with pytest.raises(NotAllowed):
-            services.approve(user, world.pending, ALL_MET)
+            approvals.approve(user, world.pending, ALL_MET)
         with pytest.raises(NotAllowed):
-            services.suspend(user, world.point, "lý do")
+            approvals.suspend(user, world.point, "lý do")
     assert world.pending.status == "pending" and world.point.status == "approved"
 
 
@@ -245,74 +245,74 @@ def test_review_facts_count_rated_products(world):
     expired = make_product(world.rice.producer, stars=5, issued_on=datetime(2020, 1, 1).date())
     world.point.carried  # noqa: B018 (loaded)
     services.add_product(world.operator, world.point, expired.id)
-    facts = services.review_facts(world.point)
+    facts = approvals.review_facts(world.point)
     assert facts.products == 3 and facts.rated == 2 and facts.in_stock == 3
 
 
 def test_review_page_and_counts(world):
-    page = services.review_page("pending", 1, 10)
+    page = approvals.review_page("pending", 1, 10)
     assert [p.ref for p in page.items] == ["SP-NEW"]
-    assert services.status_counts() == {"pending": 1, "approved": 2, "suspended": 0, "rejected": 0}
-    assert services.review_page("nonsense", 1, 10).items[0].ref == "SP-NEW"
+    assert approvals.status_counts() == {"pending": 1, "approved": 2, "suspended": 0, "rejected": 0}
+    assert approvals.review_page("nonsense", 1, 10).items[0].ref == "SP-NEW"
 
 
 # --------------------------------------------------------------------------- carry requests
 
 
 def test_carry_request_accepted_adds_the_product(world):
-    carry = services.request_carry(world.producer_user, world.foreign, world.tea, "Mời anh nhận bán trà sen")
+    carry = carrying.request_carry(world.producer_user, world.foreign, world.tea, "Mời anh nhận bán trà sen")
     assert carry.status == "pending"
     [mail] = mails_to(world.other_operator.email)
     assert "Trà sen Tây Hồ" in mail.subject and "Mời anh nhận bán trà sen" in mail.body
     with pytest.raises(ServiceError):
-        services.request_carry(world.producer_user, world.foreign, world.tea)  # already pending
+        carrying.request_carry(world.producer_user, world.foreign, world.tea)  # already pending
     with pytest.raises(NotAllowed):
-        services.accept_request(world.operator, carry)  # not this operator's point
-    services.accept_request(world.other_operator, carry, "Đồng ý")
+        carrying.accept_request(world.operator, carry)  # not this operator's point
+    carrying.accept_request(world.other_operator, carry, "Đồng ý")
     assert carry.status == "accepted" and carry.decided_by_id == world.other_operator.id
     assert db.session.get(SalesPointProduct, (world.foreign.id, world.tea.id)).in_stock is True
     assert len(mails_to(world.producer_user.email)) == 1
     with pytest.raises(ServiceError):
-        services.decline_request(world.other_operator, carry)  # already decided
+        carrying.decline_request(world.other_operator, carry)  # already decided
     with pytest.raises(ServiceError):
-        services.request_carry(world.producer_user, world.foreign, world.tea)  # now carried
+        carrying.request_carry(world.producer_user, world.foreign, world.tea)  # now carried
 
 
 def test_carry_request_declined_and_withdrawn(world):
-    first = services.request_carry(world.producer_user, world.foreign, world.rice)
-    services.decline_request(world.other_operator, first, "Chưa có chỗ trưng bày")
+    first = carrying.request_carry(world.producer_user, world.foreign, world.rice)
+    carrying.decline_request(world.other_operator, first, "Chưa có chỗ trưng bày")
     assert first.status == "declined" and first.response == "Chưa có chỗ trưng bày"
-    second = services.request_carry(world.producer_user, world.foreign, world.rice)
+    second = carrying.request_carry(world.producer_user, world.foreign, world.rice)
     with pytest.raises(NotAllowed):
-        services.withdraw_request(world.other_producer_user, second)
-    services.withdraw_request(world.producer_user, second)
+        carrying.withdraw_request(world.other_producer_user, second)
+    carrying.withdraw_request(world.producer_user, second)
     assert second.status == "withdrawn"
-    assert [c.id for c in services.outgoing_requests(world.producer_user)] == [second.id, first.id]
-    assert services.incoming_requests(world.other_operator) == []
+    assert [c.id for c in carrying.outgoing_requests(world.producer_user)] == [second.id, first.id]
+    assert carrying.incoming_requests(world.other_operator) == []
 
 
 def test_carry_request_rules(world):
     with pytest.raises(NotAllowed):
-        services.request_carry(world.producer_user, world.foreign, world.basket)  # not its product
+        carrying.request_carry(world.producer_user, world.foreign, world.basket)  # not its product
     with pytest.raises(ServiceError) as error:
-        services.request_carry(world.producer_user, world.foreign, world.draft)
+        carrying.request_carry(world.producer_user, world.foreign, world.draft)
     assert error.value.field == "product_id"
     with pytest.raises(ServiceError) as error:
-        services.request_carry(world.producer_user, world.pending, world.tea)
+        carrying.request_carry(world.producer_user, world.pending, world.tea)
     assert error.value.field == "sales_point_id"
     imported = make_sales_point([], ref="SP-IMPORTED")
     with pytest.raises(ServiceError):
-        services.request_carry(world.producer_user, imported, world.tea)  # nobody to answer
+        carrying.request_carry(world.producer_user, imported, world.tea)  # nobody to answer
     assert db.session.scalar(sa.select(sa.func.count(CarryRequest.id))) == 0
-    assert [p.ref for p in services.requestable_points()] == ["SP-HK", "SP-LB"]
+    assert [p.ref for p in carrying.requestable_points()] == ["SP-HK", "SP-LB"]
 
 
 def test_carriers_of_lists_approved_points_with_stock(world):
     services.set_stock(world.operator, world.point, [])
-    carriers = services.carriers_of([world.rice, world.tea])
+    carriers = carrying.carriers_of([world.rice, world.tea])
     assert [(c.point.ref, c.in_stock) for c in carriers[world.rice.id]] == [("SP-HK", False)]
     assert carriers[world.tea.id] == []
-    assert {p.ref for p in services.managed_products(world.producer_user)} == {"P-RICE", "P-TEA", "P-DRAFT"}
+    assert {p.ref for p in carrying.managed_products(world.producer_user)} == {"P-RICE", "P-TEA", "P-DRAFT"}
 
 
 # --------------------------------------------------------------------------- registry and open data

@@ -39,8 +39,8 @@ def build_world() -> SimpleNamespace:
     from marketplace.inquiries import services as inquiries
     from marketplace.inquiries.models import Notification, Thread
     from marketplace.payments import services as payments
+    from marketplace.producers.invitations import hash_token
     from marketplace.producers.models import ProducerClaim, ProducerInvitation, ProducerPhoto
-    from marketplace.producers.services import hash_token
     from marketplace.sales_points.models import CarryRequest, SalesPointPhoto
     from marketplace.traceability import services as trace
     from marketplace.traceability.validation import (
