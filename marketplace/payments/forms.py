@@ -33,7 +33,7 @@ class VndField(StringField):
 class TermsForm(FlaskForm):
     deposit_percent = IntegerField(
         _l("Tỷ lệ đặt cọc (%)"),
-        validators=[Optional(), NumberRange(1, 100, _l("Tỷ lệ đặt cọc phải từ 1 đến 100%."))],
+        validators=[Optional(), NumberRange(1, 100, _l("Tỷ lệ đặt cọc phải từ %(min)s đến %(max)s%%."))],
     )
     sample_price_vnd = VndField(_l("Giá hàng mẫu (₫)"), validators=[Optional()])
 

@@ -137,7 +137,16 @@ def test_seller_sets_terms_through_the_form(client, world):
     assert response.status_code == 302
     terms = db.session.scalar(sa.select(OrderTerms))
     assert terms.deposit_percent == 25 and terms.sample_price_vnd == 1_250_000
-    client.post(f"/payments/quotes/{world.quote.id}/terms", data={"deposit_percent": "250", "sample_price_vnd": "abc"})
+    for bad in (
+        {"deposit_percent": "250", "sample_price_vnd": "abc"},
+        {"deposit_percent": "150"},
+        {"deposit_percent": "-5"},
+    ):
+        refused = client.post(f"/payments/quotes/{world.quote.id}/terms", data=bad)
+        assert refused.status_code == 302, bad  # back to the quote, with the reason
+        with client.session_transaction() as session:
+            flashed = [message for _category, message in session.pop("_flashes", [])]
+        assert "Tỷ lệ đặt cọc phải từ 1 đến 100%." in flashed, (bad, flashed)
     db.session.refresh(terms)
     assert terms.deposit_percent == 25  # bad input changes nothing
     login(client, world.buyer)
