@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
+# Whole numbers with an optional thousands separator, the same one throughout and every group
+# after the first of exactly three digits: "1.250.000", "1,250,000", "1 250 000". Anything else
+# ("2,5", "1.5", "150.000,50") is refused rather than read as a different number: a Vietnamese
+# "2,5" is two and a half, and dropping the comma would make it 25.
+_GROUPED = re.compile(r"[0-9]{1,3}(?:([., \u00a0])[0-9]{3})(?:\1[0-9]{3})*")
+
 
 def format_vnd(amount: int | None, symbol: bool = True) -> str:
     """1250000 -> '1.250.000 ₫'; None -> ''."""
@@ -21,13 +29,15 @@ def format_price_range(low: int | None, high: int | None) -> str:
 
 
 def parse_vnd(text: str | None) -> int | None:
-    """'1.250.000', '1,250,000 ₫', '1250000' -> 1250000; '' -> None; ValueError otherwise."""
+    """A whole number as people type it: '1.250.000', '1,250,000 ₫', '1250000' -> 1250000;
+    '' -> None; ValueError for anything else, decimals included ('2,5', '1.5')."""
     if text is None:
         return None
     cleaned = str(text).strip().replace("₫", "").replace("đ", "").replace("VND", "").strip()
     if not cleaned:
         return None
-    cleaned = cleaned.replace(".", "").replace(",", "").replace(" ", "")
-    if not cleaned.isdigit():
+    if cleaned.isascii() and cleaned.isdigit():
+        return int(cleaned)
+    if not _GROUPED.fullmatch(cleaned):
         raise ValueError(text)
-    return int(cleaned)
+    return int(re.sub(r"[^0-9]", "", cleaned))

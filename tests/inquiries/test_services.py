@@ -102,6 +102,9 @@ def test_inquiry_lifecycle(world):
         ({"quantity": "0"}, "quantity", "lớn hơn 0"),
         ({"quantity": "-5"}, "quantity", "lớn hơn 0"),
         ({"quantity": "năm trăm"}, "quantity", "số nguyên"),
+        ({"quantity": "2,5"}, "quantity", "số nguyên"),  # two and a half, never 25
+        ({"quantity": "1.5"}, "quantity", "số nguyên"),
+        ({"target_price_vnd": "150.000,50"}, "target_price_vnd", "số tiền VND"),
         ({"quantity": ""}, "quantity", "nhập số lượng"),
         ({"target_price_vnd": "0"}, "target_price_vnd", "lớn hơn 0"),
         ({"target_price_vnd": "99.000.000.000"}, "target_price_vnd", "vượt quá"),
@@ -187,6 +190,7 @@ def test_fit_rules(world):
     [
         ({"quantity": 0}, "quantity"),
         ({"quantity": "-1"}, "quantity"),
+        ({"quantity": "0,5"}, "quantity"),
         ({"deadline": TODAY - timedelta(days=1)}, "deadline"),
         ({"deadline": None}, "deadline"),
         ({"deadline": TODAY + timedelta(days=400)}, "deadline"),
