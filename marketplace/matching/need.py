@@ -29,11 +29,12 @@ STOP_WORDS: frozenset[str] = frozenset(
     """cần mua muốn tìm kiếm đặt nhập lấy cung cấp nhà phân phối đại lý sản phẩm hàng hoá hóa loại
     chất lượng ngon tốt đẹp rẻ giá cả số lượng khoảng tầm chừng tối thiểu ít nhất trên dưới và hoặc
     với cho của các những một mỗi có là được làm để theo như này đó nào thì mà khi nên rất cũng đang
-    sẽ đã từ hay bên tháng tuần đơn vị lô ocop hạng chứng nhận đạt yêu cầu giao tới đến về tại ở
+    sẽ đã từ hay bên tháng tuần đơn vị lô ocop hạng chứng nhận đạt yêu cầu giao tới đến về tại ở đa
     please need buy want looking for supplier suppliers of the and with per month""".split()
 )
 _AMBIGUOUS_FOLDED = frozenset(
     {"lam", "mua", "hang", "gia", "sao", "nha", "tam", "lo", "dat", "co", "the", "ca", "toi", "den", "ve", "tai", "o"}
+    | {"hoa", "da"}  # hoa = flower (hoá = goods), da = leather (đa = most)
 )
 STOP_FOLDED: frozenset[str] = frozenset(fold(w) for w in STOP_WORDS) - _AMBIGUOUS_FOLDED
 # Words that announce the delivery place: "giao tới Cầu Giấy", "tại Hoàn Kiếm".
@@ -41,8 +42,11 @@ PLACE_CUES: frozenset[str] = frozenset(
     fold(w) for w in ("giao", "tới", "đến", "về", "tại", "ở", "khu", "vực", "quận", "huyện", "xã", "phường", "thị")
 )
 
-# Unit spellings (folded) -> the canonical unit of marketplace.data.UNITS.
-UNIT_ALIASES: dict[str, str] = {fold(u): u for u in UNITS} | {
+# Unit spellings (folded) -> the canonical unit of marketplace.data.UNITS. Two units fold alike
+# ("bộ" a set, "bó" a bunch): typed with diacritics, each is itself (see _unit_of); typed without,
+# "bo" means the first in UNITS ("bộ", the one trade needs ask for).
+_UNIT_EXACT: dict[str, str] = {u.lower(): u for u in UNITS}
+UNIT_ALIASES: dict[str, str] = {fold(u): u for u in reversed(UNITS)} | {
     "kilogram": "kg",
     "kilo": "kg",
     "ky": "kg",
@@ -58,6 +62,14 @@ UNIT_ALIASES: dict[str, str] = {fold(u): u for u in UNITS} | {
 }
 _NUMBER = re.compile(r"^(\d+(?:[.,]\d+)?)([^\d.,]*)$")
 _STAR_WORDS = {"sao", "★", "*"}
+# A number glued to or followed by one of these is money, never a quantity (folded; "k" = nghìn).
+_CURRENCY = {"d": 1, "dong": 1, "vnd": 1, "vnđ": 1, "k": 1000, "nghin": 1000, "ngan": 1000, "trieu": 1_000_000}
+# Words just before a price that make it the most the buyer will pay per unit.
+_PRICE_CAP_CUES = frozenset({"gia", "duoi", "khong", "qua", "toi", "da", "max", "tu"})
+# Two-word phrases about the buyer or the purchase, not the product: "khách sạn 5 sao" is the
+# hotel's class, never an OCOP star level; "4 sao trở lên" = "4 stars or more".
+_PURCHASE_PHRASES = frozenset({("khach", "san"), ("khach", "hang"), ("nha", "hang"), ("tro", "len")})
+_VENUE_PHRASES = frozenset({("khach", "san"), ("nha", "hang"), ("resort",)})
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,8 @@ class Need:
                 changes["unit"] = hints.unit
         if not self.min_stars and hints.min_stars:
             changes["min_stars"] = hints.min_stars
+        if self.max_price_vnd is None and hints.max_price_vnd:
+            changes["max_price_vnd"] = hints.max_price_vnd
         if self.location is None and hints.district is not None:
             changes["location"] = Point(hints.district.lat, hints.district.lng)
             changes["place"] = hints.district.name
@@ -118,6 +132,7 @@ class Hints:
     district: District | None = None
     certifications: tuple[str, ...] = ()
     dropped: tuple[str, ...] = field(default_factory=tuple)  # words left out of the search
+    max_price_vnd: int | None = None  # "giá dưới 300.000đ/hộp"
 
 
 @lru_cache(maxsize=512)
@@ -126,7 +141,12 @@ def canonical_unit(unit: str | None) -> str | None:
     text = nfc(unit).lower()
     if not text:
         return None
-    return UNIT_ALIASES.get(fold(text), text)
+    return _unit_of(text) or text
+
+
+def _unit_of(word: str) -> str | None:
+    """The canonical unit a (lower-case) word names, exact spelling first, or None."""
+    return _UNIT_EXACT.get(word) or UNIT_ALIASES.get(fold(word))
 
 
 def parse_number(token: str) -> tuple[float, str] | None:
@@ -144,7 +164,7 @@ def parse_number(token: str) -> tuple[float, str] | None:
 
 def _raw_tokens(text: str) -> list[str]:
     """Like vn_text.syllables, but keeps decimal numbers and the star sign together."""
-    text = nfc(text)[:MAX_TEXT].replace("★", " ★ ").replace("/", " ")
+    text = nfc(text)[:MAX_TEXT].replace("★", " ★ ").replace("/", " ").replace("₫", "đ")
     out: list[str] = []
     for chunk in text.split():
         if re.fullmatch(r"\d+(?:[.,]\d+)*[^\W\d_]*", chunk.strip(".,;:!?()")):
@@ -181,6 +201,11 @@ def interpret(text: str) -> Hints:
     unit: str | None = None
     stars = 0
     place: District | None = None
+    max_price: int | None = None
+
+    for k in range(len(tokens) - 1):
+        if (folded[k], folded[k + 1]) in _PURCHASE_PHRASES:
+            keep[k] = keep[k + 1] = False
 
     i = 0
     while i < len(tokens):
@@ -189,12 +214,29 @@ def interpret(text: str) -> Hints:
             value, suffix = number
             keep[i] = False
             nxt = folded[i + 1] if i + 1 < len(tokens) else ""
-            if suffix and fold(suffix) in UNIT_ALIASES:
-                quantity, unit = value, UNIT_ALIASES[fold(suffix)]
+            glued_currency = _CURRENCY.get(fold(suffix)) if suffix else None
+            currency = glued_currency or _CURRENCY.get(nxt)
+            if currency:  # "300.000đ/hộp", "50 nghìn": a price (and its "per unit"), not a quantity
+                after = i + 1 if glued_currency else i + 2
+                if not glued_currency:
+                    keep[i + 1] = False
+                if after < len(tokens) and _unit_of(tokens[after]):
+                    keep[after] = False
+                if max_price is None and any(c in _PRICE_CAP_CUES for c in folded[max(0, i - 3) : i]):
+                    max_price = int(value * currency) if value * currency < 10**15 else None
+                i = after
+                continue
+            if suffix and _unit_of(suffix):
+                if quantity is None:
+                    quantity, unit = value, _unit_of(suffix)
             elif nxt in _STAR_WORDS and 1 <= value <= 5 and value == int(value):
-                stars, keep[i + 1] = int(value), False
-            elif nxt in UNIT_ALIASES:
-                quantity, unit, keep[i + 1] = value, UNIT_ALIASES[nxt], False
+                keep[i + 1] = False
+                if not _after_venue(folded, i):
+                    stars = int(value)
+            elif i + 1 < len(tokens) and _unit_of(tokens[i + 1]):
+                keep[i + 1] = False
+                if quantity is None:
+                    quantity, unit = value, _unit_of(tokens[i + 1])
             i += 1
             continue
         found = _find_district(folded, i)
@@ -229,4 +271,9 @@ def interpret(text: str) -> Hints:
     if not content:  # nothing but filler: search with what was typed, numbers aside
         content = [t for t in tokens if parse_number(t) is None and t not in _STAR_WORDS]
     dropped = tuple(t for t, kept in zip(tokens, keep, strict=True) if not kept)
-    return Hints(" ".join(content), quantity, unit, stars, place, tuple(certs), dropped)
+    return Hints(" ".join(content), quantity, unit, stars, place, tuple(certs), dropped, max_price)
+
+
+def _after_venue(folded: list[str], i: int) -> bool:
+    """Whether the number at i follows a venue ("khách sạn 5 sao", "resort 4 sao"): its class."""
+    return (tuple(folded[max(0, i - 2) : i]) in _VENUE_PHRASES) or (i >= 1 and (folded[i - 1],) in _VENUE_PHRASES)

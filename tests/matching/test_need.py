@@ -85,3 +85,40 @@ def test_explicit_fields_win_over_hints():
     assert (filled.quantity, filled.unit, filled.min_stars, filled.place) == (20, "tấn", 3, "Ba Đình")
     empty = Need(text="x").with_hints(hints)
     assert (empty.quantity, empty.unit, empty.min_stars, empty.place) == (500, "kg", 5, "Cầu Giấy")
+
+
+def test_a_price_is_never_read_as_the_quantity():
+    hints = interpret("Cần 200 hộp trà sen làm quà tặng khách hàng, giá dưới 300.000đ/hộp, 4 sao trở lên")
+    assert (hints.quantity, hints.unit, hints.min_stars) == (200, "hộp", 4)
+    assert hints.max_price_vnd == 300_000
+    assert hints.content == "trà sen quà tặng"  # not "khách", "trở lên"
+    assert interpret("mật ong giá tối đa 150k").max_price_vnd == 150_000
+    assert interpret("chè 50 nghìn một gói").quantity is None  # a price without a cap cue: neither
+    assert interpret("chè 50 nghìn một gói").max_price_vnd is None
+    assert interpret("gạo 25.000 ₫/kg, 2 tấn").quantity == 2
+
+
+def test_the_first_quantity_wins():
+    hints = interpret("300 hộp chè, mỗi hộp 2 gói")
+    assert (hints.quantity, hints.unit) == (300, "hộp")
+
+
+def test_units_that_fold_alike_keep_their_diacritics():
+    """'bộ' (a set) and 'bó' (a bunch) are both 'bo' without diacritics."""
+    assert (interpret("300 bộ ấm chén").unit, interpret("20 bó hoa sen").unit) == ("bộ", "bó")
+    assert interpret("300 bo am chen").unit == "bộ"
+    assert canonical_unit("bó") == "bó" and canonical_unit("Bộ") == "bộ"
+    assert interpret("20 bó hoa sen").content == "hoa sen"  # hoa = flower, not hoá (goods)
+
+
+def test_a_hotels_class_is_not_an_ocop_star_level():
+    hints = interpret("gốm Bát Tràng cho khách sạn 5 sao, 300 bộ ấm chén")
+    assert hints.min_stars == 0
+    assert hints.content == "gốm bát tràng ấm chén"
+    assert interpret("resort 4 sao cần mật ong 5 sao").min_stars == 5
+
+
+def test_a_price_hint_fills_an_empty_price_field_only():
+    hints = interpret("miến dong giá dưới 80.000đ/kg")
+    assert Need(text="x").with_hints(hints).max_price_vnd == 80_000
+    assert Need(text="x", max_price_vnd=50_000).with_hints(hints).max_price_vnd == 50_000
