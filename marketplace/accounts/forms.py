@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, Regexp
 
 from marketplace.accounts.services import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
+from marketplace.core.forms import SiteForm
 from marketplace.core.vn_text import clean_line, nfc
 
 
@@ -73,7 +73,7 @@ def _confirm_field(other: str) -> PasswordField:
     )
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(SiteForm):
     role = RadioField(
         _l("Bạn tham gia với vai trò"),
         choices=[
@@ -110,7 +110,7 @@ class RegisterForm(FlaskForm):
     )
 
 
-class LoginForm(FlaskForm):
+class LoginForm(SiteForm):
     email = _email_field(strict=False)
     password = PasswordField(
         _l("Mật khẩu"),
@@ -121,16 +121,16 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(SiteForm):
     email = _email_field(strict=False)
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(SiteForm):
     password = _new_password_field(_l("Mật khẩu mới"))
     confirm = _confirm_field("password")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(SiteForm):
     current_password = PasswordField(
         _l("Mật khẩu hiện tại"),
         validators=[DataRequired(_l("Vui lòng nhập mật khẩu hiện tại."))],
@@ -140,7 +140,7 @@ class ChangePasswordForm(FlaskForm):
     confirm = _confirm_field("new_password")
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(SiteForm):
     name = StringField(
         _l("Họ và tên"),
         filters=[_line],
@@ -164,5 +164,5 @@ class ProfileForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(SiteForm):
     """Only the CSRF token: for buttons (resend verification mail)."""

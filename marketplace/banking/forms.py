@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from marketplace.banking import vietqr
 from marketplace.banking.services import HOLDER_MAX_LENGTH, BankAccountData
+from marketplace.core.forms import SiteForm
 
 
 def bank_choices() -> list[SelectChoice]:
@@ -19,7 +19,7 @@ def bank_choices() -> list[SelectChoice]:
     ]
 
 
-class BankAccountForm(FlaskForm):
+class BankAccountForm(SiteForm):
     bank_bin = SelectField(
         _l("Ngân hàng"),
         validators=[DataRequired(_l("Vui lòng chọn ngân hàng."))],
@@ -54,5 +54,5 @@ class BankAccountForm(FlaskForm):
         )
 
 
-class RemoveAccountForm(FlaskForm):
+class RemoveAccountForm(SiteForm):
     """Only the CSRF token: removing is a POST from the confirmation page."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, Length
 from marketplace.catalog.models import Product
 from marketplace.catalog.services import CertificateData, ProductData
 from marketplace.core.fields import LocalDateField
+from marketplace.core.forms import SiteForm
 from marketplace.core.i18n import certification_choices, lazy_pair_label
 from marketplace.core.money import format_vnd, parse_vnd
 from marketplace.data import CERTIFICATE_LEVELS, CERTIFICATIONS, OCOP_GROUPS
@@ -56,7 +56,7 @@ def _group_choices():
     ]
 
 
-class ProductForm(FlaskForm):
+class ProductForm(SiteForm):
     name = StringField(
         _l("Tên sản phẩm"),
         validators=[
@@ -171,7 +171,7 @@ class NewProductForm(ProductForm):
     producer_id = ChoiceField(_l("Nhà sản xuất"), choices=[])  # set by the view: the managed producers
 
 
-class HideForm(FlaskForm):
+class HideForm(SiteForm):
     reason = TextAreaField(
         _l("Lý do ẩn (nhà sản xuất sẽ thấy)"),
         validators=[

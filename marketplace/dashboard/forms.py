@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from marketplace.core.forms import SiteForm
 
-class RejectForm(FlaskForm):
+
+class RejectForm(SiteForm):
     reason = TextAreaField(
         _l("Lý do từ chối"),
         validators=[
@@ -19,7 +20,7 @@ class RejectForm(FlaskForm):
     )
 
 
-class TargetForm(FlaskForm):
+class TargetForm(SiteForm):
     min_stars = SelectField(
         _l("Số sao tối thiểu"),
         choices=[SelectChoice(3, _l("Từ 3 sao")), SelectChoice(4, _l("Từ 4 sao")), SelectChoice(5, _l("5 sao"))],
@@ -35,7 +36,7 @@ class TargetForm(FlaskForm):
     )
 
 
-class ReportForm(FlaskForm):
+class ReportForm(SiteForm):
     reason = TextAreaField(
         _l("Lý do báo cáo"),
         validators=[
@@ -45,7 +46,7 @@ class ReportForm(FlaskForm):
     )
 
 
-class ModerationForm(FlaskForm):
+class ModerationForm(SiteForm):
     """Every moderation action (hide, restore, suspend, dismiss) records a reason."""
 
     reason = TextAreaField(

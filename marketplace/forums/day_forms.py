@@ -3,23 +3,23 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from marketplace.core.forms import SiteForm
 from marketplace.core.money import parse_vnd
 from marketplace.forums.outcomes import MAX_DEAL_VND, NOTE_LENGTH, RESULT_LABELS, OutcomeData
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(SiteForm):
     code = StringField(
         _l("Mã check-in"),
         validators=[DataRequired(_l("Nhập hoặc quét mã check-in.")), Length(max=60, message=_l("Mã quá dài."))],
     )
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(SiteForm):
     """Release no-shows: all of the forum's, or one participant's (registration_id)."""
 
     registration_id = HiddenField()
@@ -29,7 +29,7 @@ class ReleaseForm(FlaskForm):
         return int(raw) if raw.isdigit() else None
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(SiteForm):
     result = SelectField(
         _l("Kết quả cuộc gặp"),
         choices=[SelectChoice("", _l("— Chọn kết quả —"))]

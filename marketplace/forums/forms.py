@@ -6,7 +6,6 @@ from datetime import UTC, datetime, time
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     FieldList,
@@ -26,6 +25,7 @@ from wtforms.widgets import CheckboxInput, ListWidget, TimeInput
 
 from marketplace.core.dates import HANOI, to_local
 from marketplace.core.fields import LocalDateField
+from marketplace.core.forms import SiteForm, SiteMeta
 from marketplace.core.money import parse_vnd
 from marketplace.data import OCOP_GROUPS
 from marketplace.forums.registration import RegistrationData, group_codes
@@ -102,7 +102,7 @@ def _fee(text: str | None) -> int:
         return -1
 
 
-class ForumForm(FlaskForm):
+class ForumForm(SiteForm):
     title = StringField(_l("Tên diễn đàn"), validators=[DataRequired(_l("Hãy nhập tên diễn đàn.")), Length(max=200)])
     description = TextAreaField(_l("Giới thiệu"), validators=[Optional(), Length(max=20_000)], render_kw={"rows": 5})
     venue = StringField(_l("Địa điểm"), validators=[Optional(), Length(max=300)])
@@ -183,6 +183,7 @@ class ForumForm(FlaskForm):
 
 
 class SessionEntryForm(Form):
+    Meta = SiteMeta
     id = HiddenField()
     name = StringField(_l("Tên phiên"), validators=[Optional(), Length(max=120)])
     day = LocalDateField(_l("Ngày"))
@@ -204,7 +205,7 @@ class SessionEntryForm(Form):
         )
 
 
-class SessionsForm(FlaskForm):
+class SessionsForm(SiteForm):
     sessions = FieldList(FormField(SessionEntryForm), min_entries=1, max_entries=21)
 
     def to_data(self) -> list[SessionData]:
@@ -228,7 +229,7 @@ class SessionsForm(FlaskForm):
         return out
 
 
-class RegistrationForm(FlaskForm):
+class RegistrationForm(SiteForm):
     kind = RadioField(
         _l("Tôi tham gia với tư cách"),
         choices=[SelectChoice("buyer", _l("Người mua")), SelectChoice("producer", _l("Nhà sản xuất / chủ thể OCOP"))],
@@ -291,7 +292,7 @@ def session_label(session) -> str:
     return f"{session.name} — {day} {start}–{end}" if session.name else f"{day} {start}–{end}"
 
 
-class RefuseForm(FlaskForm):
+class RefuseForm(SiteForm):
     reason = TextAreaField(
         _l("Lý do từ chối"),
         validators=[DataRequired(_l("Hãy nêu lý do từ chối.")), Length(max=1000)],
@@ -299,13 +300,13 @@ class RefuseForm(FlaskForm):
     )
 
 
-class MeetingRequestForm(FlaskForm):
+class MeetingRequestForm(SiteForm):
     message = TextAreaField(
         _l("Lời nhắn (không bắt buộc)"), validators=[Optional(), Length(max=1000)], render_kw={"rows": 3}
     )
 
 
-class MoveForm(FlaskForm):
+class MoveForm(SiteForm):
     slot_id = SelectField(_l("Khung giờ"), coerce=int, choices=[], validate_choice=False)
     table_no = IntegerField(
         _l("Bàn số"),
@@ -314,6 +315,7 @@ class MoveForm(FlaskForm):
 
 
 class DirectoryFilterForm(Form):
+    Meta = SiteMeta
     q = StringField(_l("Tìm"), validators=[Optional(), Length(max=100)])
     kind = SelectField(
         _l("Đối tượng"),

@@ -7,7 +7,6 @@ text is NFC-normalised by the services too.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -22,6 +21,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from marketplace.core.fields import LocalDateField
+from marketplace.core.forms import SiteForm
 from marketplace.core.i18n import lazy_pair_label
 from marketplace.data import OCOP_GROUPS, district_names
 
@@ -61,7 +61,7 @@ def _select(label, choices, **kwargs) -> SelectField:
     return SelectField(label, choices=choices, invalid_choice_message=INVALID_CHOICE, **kwargs)
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(SiteForm):
     kind = _select(
         _l("Loại hình"), [SelectChoice(k, v) for k, v in BUYER_KIND_LABELS.items()], validators=[DataRequired()]
     )
@@ -75,7 +75,7 @@ class ProfileForm(FlaskForm):
     district = _select(_l("Quận/huyện"), _districts(), validate_choice=False)
 
 
-class InquiryForm(FlaskForm):
+class InquiryForm(SiteForm):
     quantity = StringField(
         _l("Số lượng"), validators=[DataRequired(_l("Vui lòng nhập số lượng."))], render_kw={"inputmode": "numeric"}
     )
@@ -92,7 +92,7 @@ class InquiryForm(FlaskForm):
     )
 
 
-class RfqForm(FlaskForm):
+class RfqForm(SiteForm):
     title = StringField(
         _l("Bạn cần mua gì?"),
         validators=[DataRequired(_l("Vui lòng mô tả hàng cần mua.")), Length(max=200)],
@@ -124,7 +124,7 @@ class RfqForm(FlaskForm):
     invite = SelectMultipleField(_l("Mời nhà sản xuất"), coerce=int, validate_choice=False)
 
 
-class QuoteForm(FlaskForm):
+class QuoteForm(SiteForm):
     producer_id = _select(_l("Báo giá với tư cách"), [], coerce=int)
     unit_price_vnd = StringField(
         _l("Đơn giá (₫)"), validators=[DataRequired(_l("Vui lòng nhập đơn giá."))], render_kw={"inputmode": "numeric"}
@@ -142,7 +142,7 @@ class QuoteForm(FlaskForm):
     sample_offer = BooleanField(_l("Có thể gửi hàng mẫu"))
 
 
-class MessageForm(FlaskForm):
+class MessageForm(SiteForm):
     body = TextAreaField(_l("Tin nhắn"), validators=[Length(max=5000)], render_kw={"rows": 3})
     attachments = MultipleFileField(
         _l("Đính kèm (ảnh hoặc PDF, tối đa 5 MB)"),
@@ -150,19 +150,19 @@ class MessageForm(FlaskForm):
     )
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(SiteForm):
     reason = StringField(_l("Lý do"), validators=[DataRequired(_l("Vui lòng nêu lý do.")), Length(max=500)])
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(SiteForm):
     note = StringField(_l("Lý do từ chối (không bắt buộc)"), validators=[Optional(), Length(max=500)])
 
 
-class InviteForm(FlaskForm):
+class InviteForm(SiteForm):
     producer_id = HiddenField()
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(SiteForm):
     email_mode = RadioField(
         _l("Email thông báo"),
         choices=[SelectChoice(k, v) for k, v in EMAIL_MODE_LABELS.items()],
@@ -170,5 +170,5 @@ class SettingsForm(FlaskForm):
     )
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(SiteForm):
     """CSRF only: for buttons that change something."""

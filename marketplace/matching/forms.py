@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from marketplace.core.forms import SiteForm
 from marketplace.core.i18n import certification_choices, lazy_pair_label
 from marketplace.core.money import format_vnd, parse_vnd
 from marketplace.data import OCOP_GROUPS, UNITS, district_names
@@ -63,7 +63,7 @@ def _groups():
     ]
 
 
-class NeedForm(FlaskForm):
+class NeedForm(SiteForm):
     class Meta:
         csrf = False  # a GET search: nothing changes
 

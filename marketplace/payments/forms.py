@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.core.fields import LocalDateField
+from marketplace.core.forms import SiteForm
 from marketplace.core.money import parse_vnd
 
 
@@ -30,7 +30,7 @@ class VndField(StringField):
         return str(self.data) if self.data is not None else ""
 
 
-class TermsForm(FlaskForm):
+class TermsForm(SiteForm):
     deposit_percent = IntegerField(
         _l("Tỷ lệ đặt cọc (%)"),
         validators=[Optional(), NumberRange(1, 100, _l("Tỷ lệ đặt cọc phải từ %(min)s đến %(max)s%%."))],
@@ -38,15 +38,15 @@ class TermsForm(FlaskForm):
     sample_price_vnd = VndField(_l("Giá hàng mẫu (₫)"), validators=[Optional()])
 
 
-class PayForm(FlaskForm):
+class PayForm(SiteForm):
     payment_method = HiddenField(validators=[DataRequired(_l("Thiếu thông tin thẻ."))])
 
 
-class RefundForm(FlaskForm):
+class RefundForm(SiteForm):
     amount_vnd = VndField(_l("Số tiền hoàn (₫, để trống = hoàn toàn bộ phần còn lại)"), validators=[Optional()])
     reason = StringField(_l("Lý do / mã giao dịch hoàn"), validators=[Optional(), Length(max=300)])
 
 
-class SettleForm(FlaskForm):
+class SettleForm(SiteForm):
     settled_on = LocalDateField(_l("Ngày chuyển khoản"), validators=[Optional()])
     reference = StringField(_l("Mã giao dịch ngân hàng"), validators=[Optional(), Length(max=100)])

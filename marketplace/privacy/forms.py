@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from marketplace.core.forms import SiteForm
 from marketplace.core.vn_text import clean_line
 
 
@@ -14,7 +14,7 @@ def _line(value):
     return clean_line(value) if isinstance(value, str) else value
 
 
-class DeleteAccountForm(FlaskForm):
+class DeleteAccountForm(SiteForm):
     password = PasswordField(
         _l("Mật khẩu hiện tại"),
         validators=[DataRequired(_l("Vui lòng nhập mật khẩu hiện tại.")), Length(max=256)],
@@ -28,5 +28,5 @@ class DeleteAccountForm(FlaskForm):
     )
 
 
-class ExportForm(FlaskForm):
+class ExportForm(SiteForm):
     """Only the CSRF token: the download is a POST."""

@@ -6,7 +6,6 @@ import math
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     FloatField,
@@ -21,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
+from marketplace.core.forms import SiteForm
 from marketplace.core.i18n import certification_choices
 from marketplace.data import PRODUCER_KINDS, district_names
 
@@ -50,7 +50,7 @@ def _kind_choices() -> list[SelectChoice]:
     return [SelectChoice(code, labels[1] if english else labels[0]) for code, labels in PRODUCER_KINDS.items()]
 
 
-class ProducerForm(FlaskForm):
+class ProducerForm(SiteForm):
     name = StringField(_l("Tên cơ sở"), validators=[DataRequired(_l("Vui lòng nhập tên cơ sở.")), Length(max=200)])
     kind = SelectField(_l("Loại hình"), validators=[DataRequired()])
     district = SelectField(_l("Quận/huyện"), validators=[DataRequired(_l("Vui lòng chọn quận/huyện."))])
@@ -95,14 +95,14 @@ class ProducerForm(FlaskForm):
         ]
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(SiteForm):
     photos = MultipleFileField(
         _l("Thêm ảnh (JPEG, PNG hoặc WebP, tối đa 5 MB mỗi ảnh)"),
         render_kw={"accept": "image/jpeg,image/png,image/webp"},
     )
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(SiteForm):
     evidence = StringField(
         _l("Số giấy chứng nhận OCOP của cơ sở"),
         validators=[DataRequired(_l("Vui lòng nhập số giấy chứng nhận OCOP.")), Length(max=200)],
@@ -112,13 +112,13 @@ class ClaimForm(FlaskForm):
     )
 
 
-class RejectClaimForm(FlaskForm):
+class RejectClaimForm(SiteForm):
     reason = TextAreaField(
         _l("Lý do từ chối"), validators=[DataRequired(_l("Vui lòng nêu lý do từ chối.")), Length(max=2000)]
     )
 
 
-class InvitationForm(FlaskForm):
+class InvitationForm(SiteForm):
     email = EmailField(
         _l("Email người nhận"),
         validators=[

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from marketplace.core.forms import SiteForm
 from marketplace.data import SALES_POINT_KINDS, district_names
 from marketplace.producers.forms import CoordinateField
 from marketplace.sales_points.approvals import CHECKLIST
@@ -24,7 +24,7 @@ def _kind_choices() -> list[SelectChoice]:
     ]
 
 
-class SalesPointForm(FlaskForm):
+class SalesPointForm(SiteForm):
     name = StringField(
         _l("Tên điểm bán"), validators=[DataRequired(_l("Vui lòng nhập tên điểm bán.")), Length(max=200)]
     )
@@ -84,14 +84,14 @@ class SalesPointForm(FlaskForm):
         )
 
 
-class PhotoForm(FlaskForm):
+class PhotoForm(SiteForm):
     photos = MultipleFileField(
         _l("Thêm ảnh (JPEG, PNG hoặc WebP, tối đa 5 MB mỗi ảnh)"),
         render_kw={"accept": "image/jpeg,image/png,image/webp"},
     )
 
 
-class ChecklistForm(FlaskForm):
+class ChecklistForm(SiteForm):
     """Approve or reject a pending application: the Decision 950 checklist and a note/reason."""
 
     reason = TextAreaField(_l("Ghi chú hoặc lý do"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 3})
@@ -104,13 +104,13 @@ for _code, _label in CHECKLIST:
     setattr(ChecklistForm, f"check_{_code}", BooleanField(_label))
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(SiteForm):
     """Suspend (reason required) or reinstate (note optional)."""
 
     reason = TextAreaField(_l("Lý do"), validators=[Optional(), Length(max=2000)], render_kw={"rows": 2})
 
 
-class CarryRequestForm(FlaskForm):
+class CarryRequestForm(SiteForm):
     product_id = SelectField(
         _l("Sản phẩm"),
         coerce=int,
@@ -128,5 +128,5 @@ class CarryRequestForm(FlaskForm):
     )
 
 
-class ResponseForm(FlaskForm):
+class ResponseForm(SiteForm):
     response = TextAreaField(_l("Lời nhắn (không bắt buộc)"), validators=[Optional(), Length(max=1000)])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -12,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.widgets import NumberInput
 
 from marketplace.core.fields import LocalDateField
+from marketplace.core.forms import SiteForm
 from marketplace.traceability.files import DEFAULT_MAX_FILE_BYTES
 from marketplace.traceability.services import VALUE_LABELS, format_quantity, parse_quantity
 from marketplace.traceability.validation import (
@@ -71,7 +71,7 @@ def _optional_int(value):
         return None
 
 
-class BatchForm(FlaskForm):
+class BatchForm(SiteForm):
     code = StringField(
         _l("Mã lô"),
         validators=[DataRequired(_l("Vui lòng nhập mã lô.")), Length(max=60, message=_l("Tối đa 60 ký tự."))],
@@ -109,7 +109,7 @@ class BatchForm(FlaskForm):
         )
 
 
-class InputForm(FlaskForm):
+class InputForm(SiteForm):
     name = StringField(
         _l("Nguyên liệu"),
         validators=[
@@ -134,7 +134,7 @@ class InputForm(FlaskForm):
         )
 
 
-class StepForm(FlaskForm):
+class StepForm(SiteForm):
     name = StringField(
         _l("Công đoạn"),
         validators=[DataRequired(_l("Vui lòng nhập tên công đoạn.")), Length(max=200, message=_l("Tối đa 200 ký tự."))],
@@ -154,7 +154,7 @@ class StepForm(FlaskForm):
         )
 
 
-class InspectionForm(FlaskForm):
+class InspectionForm(SiteForm):
     inspected_on = LocalDateField(_l("Ngày kiểm tra"), validators=[InputRequired(_l("Vui lòng nhập ngày kiểm tra."))])
     name = StringField(
         _l("Nội dung kiểm tra"),
@@ -192,7 +192,7 @@ class InspectionForm(FlaskForm):
         )
 
 
-class DestinationForm(FlaskForm):
+class DestinationForm(SiteForm):
     kind = SelectField(_l("Loại nơi nhận"), choices=_choices("kind"), invalid_choice_message=INVALID_CHOICE)
     sales_point_id = SelectField(_l("Điểm bán"), coerce=_optional_int, validate_choice=False, choices=[])
     description = StringField(_l("Nơi nhận / đơn hàng"), validators=[Length(max=300, message=_l("Tối đa 300 ký tự."))])
@@ -209,7 +209,7 @@ class DestinationForm(FlaskForm):
         )
 
 
-class RecallForm(FlaskForm):
+class RecallForm(SiteForm):
     reason = TextAreaField(
         _l("Lý do thu hồi"),
         validators=[

@@ -356,3 +356,17 @@ def test_storefront_shows_responsiveness_and_nav_links(client, world, as_user):
     as_user(world.seller_a)
     home = _body(client.get("/"))
     assert 'href="/leads"' in home and 'href="/notifications"' in home
+
+
+def test_wtforms_own_messages_speak_the_pages_language(client, world, as_user):
+    """A bare Length(max=200) used to say "Field cannot be longer than 200 characters." on a
+    Vietnamese page (core/forms.py maps WTForms' messages into our catalogue)."""
+    as_user(world.buyer)
+    long_title = {**RFQ_FORM, "title": "Chè " * 100}
+    page = _body(client.post("/rfqs/new", data=long_title))
+    assert "Tối đa 200 ký tự." in page and "Field cannot be longer" not in page
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    page = _body(client.post("/rfqs/new", data=long_title))
+    assert "At most 200 characters." in page and "Tối đa 200 ký tự." not in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Rfq)) == 0
