@@ -327,3 +327,13 @@ def test_forum_fee_partial_and_route(app, client, world):
         login_user(world.buyer)
         html = render_template_string('{% include "payments/_forum_fee.html" %}', registration=registration)
         assert 'data-fee="paid"' in html and "/receipt" in html
+
+
+def test_order_page_in_english_names_the_payment_method(client, world, order):
+    """'Hình thức' is 'Open to' on an RFQ and 'Payment method' on an order (one msgid had both)."""
+    login(client, world.buyer)
+    assert "Hình thức" in client.get(f"/payments/orders/{order.id}").get_data(as_text=True)
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    page = client.get(f"/payments/orders/{order.id}").get_data(as_text=True)
+    assert "Payment method" in page and "Open to" not in page
