@@ -18,6 +18,7 @@ from marketplace.catalog.models import Certificate, Product
 from marketplace.catalog.stars import effective_stars_expr
 from marketplace.core.dates import today
 from marketplace.core.errors import ServiceError
+from marketplace.core.i18n import pair_label
 from marketplace.core.models import utcnow
 from marketplace.dashboard.audit import log_action
 from marketplace.dashboard.models import DashboardTarget
@@ -80,7 +81,7 @@ def _grouped(column: sa.ColumnElement, *, join_producer: bool = False, join_cert
 
 def _label(mapping: dict, code: str | None) -> str:
     pair = mapping.get(code or "")
-    return pair[0] if pair else (code or _("Chưa rõ"))
+    return pair_label(pair) if pair else (code or _("Chưa rõ"))
 
 
 def group_2019_expr() -> sa.ColumnElement[str]:
@@ -96,12 +97,12 @@ def by_group(scheme: str = "2023") -> StatTable:
         counts = _grouped(group_2019_expr())
         table = StatTable("groups", _("Sản phẩm theo nhóm OCOP (Quyết định 1048/2019)"), _("Nhóm"))
         order = [*OCOP_GROUPS_2019, UNKNOWN_2019]
-        labels = {**{k: v[0] for k, v in OCOP_GROUPS_2019.items()}, UNKNOWN_2019: _("Chưa rõ nhóm 2019")}
+        labels = {**{k: pair_label(v) for k, v in OCOP_GROUPS_2019.items()}, UNKNOWN_2019: _("Chưa rõ nhóm 2019")}
     else:
         counts = _grouped(Product.ocop_group)
         table = StatTable("groups", _("Sản phẩm theo nhóm OCOP (Quyết định 148/2023)"), _("Nhóm"))
         order = list(OCOP_GROUPS)
-        labels = {k: v[0] for k, v in OCOP_GROUPS.items()}
+        labels = {k: pair_label(v) for k, v in OCOP_GROUPS.items()}
     order += sorted(k for k in counts if k not in order and k is not None)
     table.rows = [StatRow(k, labels.get(k, k), counts.get(k, 0)) for k in order if counts.get(k) or k in labels]
     if scheme == "2019" and not counts.get(UNKNOWN_2019):

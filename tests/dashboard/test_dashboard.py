@@ -447,3 +447,16 @@ def test_a_rejected_certificate_edited_by_its_producer_returns_to_the_queue(app)
     db.session.flush()
     assert product.certificate.rejected_reason == ""
     assert queued()
+
+
+def test_statistics_speak_the_pages_language(app, client, organiser):
+    """The OCOP group and producer-kind names followed the page's language nowhere but here."""
+    make_product(make_producer(), ocop_group="food", status="published")
+    db.session.commit()
+    login(client, organiser)
+    assert "Thực phẩm" in client.get("/dashboard/stats").get_data(as_text=True)
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    page = client.get("/dashboard/stats").get_data(as_text=True)
+    assert "Food" in page and "Thực phẩm" not in page
+    assert "Food" in client.get("/dashboard/stats/groups.csv").get_data(as_text=True)
