@@ -483,6 +483,17 @@ def bank_qr(order: Order) -> Any:
     return banking.vietqr_for(order.producer_id, order.amount_vnd, order.reference)
 
 
+def producer_can_be_paid(producer_id: int) -> bool:
+    """Whether a buyer has a way to pay this producer now: cards are on, or it has a bank account
+    for VietQR transfers. Without either an order could only wait (it becomes payable as soon as
+    the producer registers an account), so the quote page says so instead of offering it."""
+    if stripe_client.enabled():
+        return True
+    from marketplace.banking import services as banking
+
+    return banking.account_for_producer(producer_id) is not None
+
+
 def qr_svg(order: Order) -> bytes | None:
     qr = bank_qr(order)
     if qr is None:

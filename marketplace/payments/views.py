@@ -78,6 +78,7 @@ def payment_quote_context(quote: Quote) -> dict:
         "offers": services.quote_offers(quote),
         "orders": services.open_orders_for_quote(quote),
         "form": form,
+        "payable": services.producer_can_be_paid(quote.producer_id),
     }
 
 

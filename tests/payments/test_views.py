@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from marketplace.banking import services as banking
 from marketplace.extensions import db
 from marketplace.payments import services
 from marketplace.payments.models import Order, OrderTerms
@@ -119,12 +120,23 @@ def test_quote_partial_for_seller_buyer_and_stranger(app, client, world):
         login_user(world.seller)
         html = render_partial(app, world.quote)
         assert "deposit_percent" in html and "data-order-kind" not in html
+        assert 'data-notice="add-bank-account"' in html  # no bank account, cards off: the buyer cannot pay
         login_user(world.buyer)
         html = render_partial(app, world.quote)
         assert "chưa đặt tỷ lệ đặt cọc" in html
         services.set_terms(world.seller, world.quote, 30, 250_000)
         html = render_partial(app, world.quote)
+        assert 'data-notice="not-payable"' in html and "data-order-kind" not in html
+        banking.save_account(
+            world.seller,
+            world.producer,
+            banking.BankAccountData(bank_bin="970436", account_number="0011001234567", holder_name="HTX Chè Tân Cương"),
+        )
+        html = render_partial(app, world.quote)
         assert 'data-order-kind="deposit"' in html and "16.500.000" in html and 'data-order-kind="sample"' in html
+        assert "not-payable" not in html
+        login_user(world.seller)
+        assert "add-bank-account" not in render_partial(app, world.quote)
         login_user(world.other_buyer)
         assert render_partial(app, world.quote).strip() == ""
 
@@ -337,3 +349,10 @@ def test_order_page_in_english_names_the_payment_method(client, world, order):
         session["lang"] = "en"
     page = client.get(f"/payments/orders/{order.id}").get_data(as_text=True)
     assert "Payment method" in page and "Open to" not in page
+
+
+def test_with_cards_on_a_producer_without_bank_account_can_be_paid(app, world):
+    stripe_config(app)
+    assert services.producer_can_be_paid(world.producer.id)
+    app.config["STRIPE_SECRET_KEY"] = ""
+    assert not services.producer_can_be_paid(world.producer.id)
