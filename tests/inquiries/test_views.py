@@ -259,8 +259,11 @@ def test_rfq_limit_answers_429(app, client, world, as_user):
 
 def test_invited_rfq_from_a_storefront(client, world, as_user):
     as_user(world.buyer)
+    plain = _body(client.get("/rfqs/new"))  # nobody to invite: no dead-end "invited only" choice
+    assert 'value="invited"' not in plain and 'data-hint="invite"' in plain
     page = _body(client.get(f"/rfqs/new?invite={world.producer_c.id}"))
     assert "HTX Mây tre Phú Vinh" in page
+    assert 'value="invited"' in page and 'data-hint="invite"' not in page
     data = {
         **RFQ_FORM,
         "title": "Làn mây đựng quà",
