@@ -566,6 +566,17 @@ class SearchBackend:
             return None, None
         return " ".join(corrected), self.plan(" ".join(corrected))
 
+    def confident_correction(self, plan: QueryPlan, fixed: QueryPlan, known: set[str]) -> bool:
+        """Whether the corrected query may stand in for one that found nothing: a word the index
+        knows still anchors it, or only one word changed, or the corrected words are a phrase the
+        index holds ("banhh cuonn" -> "banh cuon"). "shan tuyet" -> "san thuyet" changes every word
+        into an unrelated one: that is only offered as a suggestion."""
+        checked = [f for f in plan.folded if len(f) >= 4 and not f.isdigit()]
+        unknown = [f for f in checked if f not in known]
+        if len(unknown) <= 1 or len(unknown) < len(checked):
+            return True
+        return all(self.has_bigram(f"{a}_{b}") for a, b in zip(fixed.folded, fixed.folded[1:], strict=False))
+
     def reduced_plan(self, plan: QueryPlan, known: set[str]) -> QueryPlan | None:
         """The plan without the words no product has ("mật ong giá tốt" → "mật ong"), or None
         when every word (or none) is known."""
@@ -586,7 +597,7 @@ class SearchBackend:
         suggestion, fixed = self.suggestion_for(plan, known) if fuzzy else (None, None)
         if total:
             return result, plan, suggestion, False
-        if fixed is not None:
+        if fixed is not None and self.confident_correction(plan, fixed, known):
             fixed_result, fixed_total = run(fixed, False)
             if fixed_total:
                 return fixed_result, fixed, suggestion, True

@@ -264,3 +264,13 @@ def test_results_without_highlights_rank_the_same(catalogue):
     assert with_marks.product_ids and bare.product_ids == with_marks.product_ids
     assert all(hit.highlights for hit in with_marks.hits)
     assert not any(hit.highlights for hit in bare.hits)
+
+
+def test_a_correction_of_every_word_is_only_suggested(catalogue):
+    """'shan tuyet' became 'san thuyet' and showed unrelated tours: when every word would change
+    and the result is no known phrase, nothing is shown in its place; the suggestion stays."""
+    both = search_products(text="banhh cuonn")  # a known phrase: shown
+    assert both.corrected and both.total
+    unrelated = search_products(text="rungg chongg")  # both in one description, not as a phrase
+    assert unrelated.suggestion and not unrelated.corrected
+    assert unrelated.total == 0
