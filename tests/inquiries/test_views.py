@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from marketplace.extensions import db
 from marketplace.inquiries import rfqs, services
 from marketplace.inquiries.models import Attachment, BuyerProfile, Inquiry, Message, Quote, Rfq
-from tests.helpers import image_bytes, make_producer
+from tests.helpers import image_bytes, make_producer, make_user
 from tests.inquiries.conftest import TODAY, quote_data, rfq_data
 
 PDF = (
@@ -373,3 +373,16 @@ def test_wtforms_own_messages_speak_the_pages_language(client, world, as_user):
     page = _body(client.post("/rfqs/new", data=long_title))
     assert "At most 200 characters." in page and "Tối đa 200 ký tự." not in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Rfq)) == 0
+
+
+def test_a_buyer_without_profile_is_shown_how_to_add_one(client, world, as_user):
+    newcomer = make_user(roles=("buyer",), name="Anh Hùng")
+    db.session.commit()
+    as_user(newcomer)
+    response = client.post(f"/inquiries/new?product={world.product_a.ref}", data=INQUIRY_FORM)
+    assert response.status_code == 302
+    own = _body(client.get(response.headers["Location"]))
+    assert 'data-hint="profile"' in own and 'href="/buyer/profile"' in own
+    as_user(world.seller_a)
+    theirs = _body(client.get(response.headers["Location"]))
+    assert "Người mua chưa cập nhật hồ sơ." in theirs and 'data-hint="profile"' not in theirs
