@@ -60,6 +60,8 @@ def reencode_image(data: bytes, field: str, refused: str, max_side: int) -> tupl
                 img.save(out, "WEBP", quality=88)
     except ServiceError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except Image.DecompressionBombError:  # Pillow refuses to open it: far more pixels than MAX_PIXELS
+        raise ServiceError(field, _("Ảnh có kích thước quá lớn.")) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise ServiceError(field, refused) from None
     return out.getvalue(), kind

@@ -68,7 +68,9 @@ def save_image(data: bytes, field: str = "images") -> StoredImage:
             img = img.convert("RGBA" if kind == "PNG" and "A" in img.getbands() else "RGB")
     except ServiceError:
         raise
-    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except Image.DecompressionBombError:  # Pillow refuses to open it: far more pixels than MAX_PIXELS
+        raise ServiceError(field, _("Ảnh có kích thước quá lớn.")) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         raise ServiceError(field, _("Tệp không phải là ảnh hợp lệ (JPEG, PNG hoặc WebP).")) from None
 
     ext = ALLOWED_FORMATS[kind] if kind != "JPEG" or img.mode == "RGB" else "jpg"
