@@ -18,23 +18,12 @@ from marketplace.catalog.models import Product
 from marketplace.core.vn_text import clean_line, fold
 from marketplace.data import OCOP_GROUPS, SALES_POINT_KINDS, find_district
 from marketplace.extensions import db
+from marketplace.imports.rows import SALES_POINT_COLUMNS
 from marketplace.sales_points import hours
 from marketplace.sales_points.models import SalesPoint, SalesPointProduct
 
-CSV_COLUMNS = (
-    "ref",
-    "name",
-    "kind",
-    "district",
-    "commune",
-    "address",
-    "lat",
-    "lng",
-    "opening_hours",
-    "phone",
-    "status",
-    "product_refs",
-)
+# The open-data export writes the same columns `flask import sales-points` reads (CONTRACT.md).
+CSV_COLUMNS = SALES_POINT_COLUMNS
 
 
 def public_product_clause() -> sa.ColumnElement[bool]:
