@@ -26,3 +26,11 @@ def test_tables_are_clean_between_tests_b(app):
     from marketplace.extensions import db
 
     assert db.session.query(Product).count() == 0
+
+
+def test_login_links_carry_the_page_without_a_dangling_question_mark(client):
+    """request.full_path ends in "?" when there is no query string: /login?next=/diem-ban%3F."""
+    page = client.get("/diem-ban").get_data(as_text=True)
+    assert 'href="/login?next=/diem-ban"' in page and 'name="next" value="/diem-ban"' in page
+    location = client.get("/account").headers["Location"]
+    assert location.endswith(("/login?next=/account", "/login?next=%2Faccount")), location

@@ -17,7 +17,9 @@ def role_required(*roles: str, verified: bool = True):
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                return redirect(url_for("accounts.login", next=request.full_path if request.method == "GET" else None))
+                return redirect(
+                    url_for("accounts.login", next=request.full_path.rstrip("?") if request.method == "GET" else None)
+                )
             if verified and not current_user.email_verified:
                 flash(_("Vui lòng xác minh địa chỉ email trước khi tiếp tục."), "warning")
                 return redirect(url_for("accounts.verify_notice"))
