@@ -212,7 +212,10 @@ def _facet_sections(facets: dict, filters: ProductFilters, band: str | None) -> 
     star_links = []
     for n in (5, 4, 3, 2, 1):
         count = sum(v for s, v in exact.items() if s >= n)  # what min_stars=n would list
-        if count or filters.min_stars == n:
+        # Hà Nội certifies 3★-5★: "from 2★" only when some product has exactly 2★ (else it
+        # repeats "from 3★"), and likewise "from 1★".
+        redundant = n < 3 and not exact.get(n)
+        if (count and not redundant) or filters.min_stars == n:
             star_links.append(_link("min_stars", str(n), _stars_label(n), count, filters.min_stars == n))
     sections.append(FacetSection("min_stars", _("Hạng sao OCOP (chứng nhận còn hiệu lực)"), star_links))
     wanted_district = fold(filters.district) if filters.district else None

@@ -208,3 +208,9 @@ def test_header_box_is_a_combobox_source(client, catalogue):
         assert script.status_code == 200
     finally:
         script.close()
+
+
+def test_star_facets_do_not_repeat_from_3_stars(client, catalogue):
+    """OCOP stars in Hà Nội are 3-5: 'from 2★' and 'from 1★' listed the same products as 'from 3★'."""
+    links = facet_links(html(client.get("/products?q=lan may")), "min_stars")
+    assert "3" in links and "2" not in links and "1" not in links
